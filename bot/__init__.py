@@ -1,0 +1,1 @@
+"""The tenant assistant: portal core, channels, staff console and the run command."""

@@ -1,0 +1,1 @@
+"""Email transport: SMTP delivery, the development SMTP sink and the dev mailbox reader."""

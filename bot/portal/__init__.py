@@ -1,0 +1,1 @@
+"""Portal core: the system of record the assistant acts on (households, accounts, emails)."""

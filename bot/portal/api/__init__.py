@@ -1,0 +1,1 @@
+"""HTTP edge of the portal: thin handlers over the services."""

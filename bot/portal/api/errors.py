@@ -1,0 +1,70 @@
+"""The one place where portal errors become HTTP statuses (JSON for the API, pages for people)."""
+
+from __future__ import annotations
+
+import logging
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, html, json
+
+from bot.portal import errors
+from bot.portal.templating import render
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[errors.PortalError], int] = {
+    errors.InvalidInput: 400,
+    errors.NotAuthenticated: 401,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TokenInvalid: 410,
+    errors.RateLimited: 429,
+}
+
+#: French wording of framework-level failures (unknown route, wrong method, body too large...).
+HTTP_MESSAGES = {
+    400: "Requête invalide.",
+    401: "Authentification requise.",
+    404: "Page introuvable.",
+    405: "Méthode non autorisée.",
+    408: "Délai dépassé.",
+    413: "Contenu trop volumineux.",
+    500: "Erreur interne. Réessayez dans quelques instants.",
+    503: "Service momentanément indisponible.",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.path.startswith(("/api/", "/dev/mailbox")) or (
+        "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def _respond(request: Request, status: int, code: str, message: str, field: str | None):
+    if _wants_json(request):
+        body: dict[str, object] = {"error": code, "message": message}
+        if field:
+            body["field"] = field
+        return json(body, status=status)
+    return html(render("pages/error.html", status=status, message=message), status=status)
+
+
+def portal_error_response(request: Request, error: errors.PortalError) -> HTTPResponse:
+    status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
+    message = error.message or HTTP_MESSAGES.get(status, "Erreur.")
+    return _respond(request, status, error.code, message, error.field)
+
+
+def framework_error_response(request: Request, error: Exception) -> HTTPResponse:
+    status = error.status_code if isinstance(error, SanicException) else 500
+    if status >= 500:
+        log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "error")
+    return _respond(request, status, code, HTTP_MESSAGES.get(status, "Erreur."), None)
+
+
+def register_error_handlers(app: Sanic) -> None:
+    app.error_handler.add(errors.PortalError, portal_error_response)
+    app.error_handler.add(SanicException, framework_error_response)
+    app.error_handler.add(Exception, framework_error_response)

@@ -1,0 +1,100 @@
+"""JSON API used by the action server (service-token auth); see ``openapi.yaml``.
+
+Identity-related calls always answer ``202 accepted``: the outcome goes by email, so the chat can
+never be used to learn whether a client number, surname or email exists.
+"""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from bot.portal.api.auth import service_token_required
+from bot.portal.api.inputs import json_object, text_field
+from bot.portal.services import handoff, recovery, registration
+
+bp = Blueprint("service_api", url_prefix="/api/v1")
+
+ACCEPTED = {"status": "accepted"}
+
+
+def _conversation_id(request: Request) -> str:
+    return request.headers.get("x-conversation-id", "")[:255]
+
+
+@bp.post("/registrations")
+@service_token_required
+async def create_registration(request: Request) -> HTTPResponse:
+    body = json_object(request)
+    async with request.app.ctx.sessions.begin() as session:
+        await registration.register(
+            session=session,
+            settings=request.app.ctx.settings,
+            client_number=text_field(body, "client_number"),
+            surname=text_field(body, "surname"),
+            email=text_field(body, "email"),
+            conversation_id=_conversation_id(request),
+        )
+    request.app.ctx.outbox_wakeup.set()
+    return json(ACCEPTED, status=202)
+
+
+@bp.post("/activation-emails")
+@service_token_required
+async def resend_activation_email(request: Request) -> HTTPResponse:
+    body = json_object(request)
+    async with request.app.ctx.sessions.begin() as session:
+        await registration.resend_activation(
+            session=session,
+            settings=request.app.ctx.settings,
+            email=text_field(body, "email"),
+            conversation_id=_conversation_id(request),
+        )
+    request.app.ctx.outbox_wakeup.set()
+    return json(ACCEPTED, status=202)
+
+
+@bp.post("/identifier-reminders")
+@service_token_required
+async def remind_identifier(request: Request) -> HTTPResponse:
+    body = json_object(request)
+    async with request.app.ctx.sessions.begin() as session:
+        await recovery.remind_identifier(
+            session=session,
+            settings=request.app.ctx.settings,
+            client_number=text_field(body, "client_number"),
+            surname=text_field(body, "surname"),
+            conversation_id=_conversation_id(request),
+        )
+    request.app.ctx.outbox_wakeup.set()
+    return json(ACCEPTED, status=202)
+
+
+@bp.post("/password-resets")
+@service_token_required
+async def request_password_reset(request: Request) -> HTTPResponse:
+    body = json_object(request)
+    async with request.app.ctx.sessions.begin() as session:
+        await recovery.request_password_reset(
+            session=session,
+            settings=request.app.ctx.settings,
+            email=text_field(body, "email"),
+            conversation_id=_conversation_id(request),
+        )
+    request.app.ctx.outbox_wakeup.set()
+    return json(ACCEPTED, status=202)
+
+
+@bp.post("/handoffs")
+@service_token_required
+async def create_handoff(request: Request) -> HTTPResponse:
+    body = json_object(request)
+    async with request.app.ctx.sessions.begin() as session:
+        created = await handoff.record_handoff(
+            session=session,
+            conversation_id=text_field(body, "conversation_id"),
+            channel=text_field(body, "channel", required=False) or "unknown",
+            reason=text_field(body, "reason"),
+            topic=text_field(body, "topic", required=False) or None,
+        )
+    return json({"id": created.id, "status": "recorded"}, status=201)

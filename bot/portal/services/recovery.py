@@ -1,0 +1,106 @@
+"""Forgotten identifier and forgotten password, as the help page describes them.
+
+The identifier (the account email) and reset links only ever travel by email; callers learn
+nothing about whether the details matched.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.portal.models import Account, AccountStatus, TokenPurpose
+from bot.portal.services.households import live_account_by_email, live_account_of, match_household
+from bot.portal.services.outbox import enqueue_email
+from bot.portal.services.passwords import hash_password
+from bot.portal.services.registration import limit_attempts, resend_activation
+from bot.portal.services.rules import (
+    check_password,
+    normalise_client_number,
+    normalise_email,
+    normalise_surname,
+)
+from bot.portal.services.tokens import consume_token, find_valid_token, issue_token, revoke_all
+from bot.settings import Settings
+
+
+async def remind_identifier(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    client_number: str,
+    surname: str,
+    conversation_id: str = "",
+) -> None:
+    """Email the account's identifier to the account's own address when the details match."""
+    number = normalise_client_number(client_number)
+    name = normalise_surname(surname)
+    await limit_attempts(
+        session=session, settings=settings, conversation_id=conversation_id, client_number=number
+    )
+    household = await match_household(session=session, client_number=number, surname=name)
+    if household is None:
+        return
+    account = await live_account_of(session=session, household_id=household.id)
+    if account is None:
+        return
+    await enqueue_email(
+        session=session,
+        to=account.email,
+        template="identifier_reminder",
+        email=account.email,
+        pending=account.status == AccountStatus.PENDING,
+        portal_url=settings.public_base_url,
+    )
+
+
+async def request_password_reset(
+    *, session: AsyncSession, settings: Settings, email: str, conversation_id: str = ""
+) -> None:
+    """Email a single-use link to choose a new password (or the activation link if pending)."""
+    address = normalise_email(email)
+    account = await live_account_by_email(session=session, email=address)
+    if account is not None and account.status == AccountStatus.PENDING:
+        await resend_activation(
+            session=session, settings=settings, email=address, conversation_id=conversation_id
+        )
+        return
+    await limit_attempts(session=session, settings=settings, conversation_id=conversation_id)
+    if account is None:
+        return
+    raw = await issue_token(
+        session=session,
+        account=account,
+        purpose=TokenPurpose.PASSWORD_RESET,
+        ttl=timedelta(minutes=settings.reset_ttl_minutes),
+    )
+    await enqueue_email(
+        session=session,
+        to=account.email,
+        template="password_reset",
+        link=f"{settings.public_base_url}/compte/nouveau-mot-de-passe?jeton={raw}",
+        ttl_minutes=settings.reset_ttl_minutes,
+    )
+
+
+async def reset_password(
+    *, session: AsyncSession, settings: Settings, token: str, password: str
+) -> Account:
+    """Set the new password chosen through a reset link; every other open link is revoked."""
+    pending = await find_valid_token(
+        session=session, raw=token, purpose=TokenPurpose.PASSWORD_RESET
+    )
+    account = await session.get(Account, pending.account_id)
+    assert account is not None
+    check_password(password, email=account.email)
+    await consume_token(session=session, raw=token, purpose=TokenPurpose.PASSWORD_RESET)
+    await revoke_all(session=session, account_id=account.id)
+    account.password_hash = hash_password(password)
+    await enqueue_email(
+        session=session,
+        to=account.email,
+        template="password_changed",
+        portal_url=settings.public_base_url,
+    )
+    return account

@@ -1,0 +1,164 @@
+"""Registration to the tenant extranet, activation, and resending the activation link.
+
+Rules from the help page: one registration per household; it needs the 8-digit client number,
+the surname of the lease's main signatory and a valid email; the emailed link must be followed to
+activate; a confirmation email follows. Whatever the outcome, the caller gets the same answer, so
+the chat never reveals whether a client number, surname or email exists: the outcome is told by
+email to the address given.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.portal.errors import InvalidInput
+from bot.portal.models import Account, AccountStatus, Household, TokenPurpose, utcnow
+from bot.portal.services import ratelimit
+from bot.portal.services.households import (
+    live_account_by_email,
+    live_account_of,
+    match_household,
+)
+from bot.portal.services.outbox import enqueue_email
+from bot.portal.services.passwords import hash_password
+from bot.portal.services.rules import (
+    check_password,
+    normalise_client_number,
+    normalise_email,
+    normalise_surname,
+)
+from bot.portal.services.tokens import consume_token, find_valid_token, issue_token
+from bot.settings import Settings
+
+
+async def limit_attempts(
+    *, session: AsyncSession, settings: Settings, conversation_id: str, client_number: str = ""
+) -> None:
+    """Rate-limit identity guesses per conversation and per client number."""
+    window = timedelta(minutes=settings.rate_limit_window_minutes)
+    if conversation_id:
+        await ratelimit.hit(
+            session=session,
+            key=f"conversation:{conversation_id}",
+            limit=settings.rate_limit_per_conversation,
+            window=window,
+        )
+    if client_number:
+        await ratelimit.hit(
+            session=session,
+            key=f"client:{client_number}",
+            limit=settings.rate_limit_per_client_number,
+            window=window,
+        )
+
+
+async def _send_activation(*, session: AsyncSession, settings: Settings, account: Account) -> None:
+    raw = await issue_token(
+        session=session,
+        account=account,
+        purpose=TokenPurpose.ACTIVATION,
+        ttl=timedelta(hours=settings.activation_ttl_hours),
+    )
+    await enqueue_email(
+        session=session,
+        to=account.email,
+        template="activation",
+        link=f"{settings.public_base_url}/compte/activer?jeton={raw}",
+        ttl_hours=settings.activation_ttl_hours,
+    )
+
+
+def _moved_out(household: Household) -> bool:
+    return household.move_out_date is not None and household.move_out_date <= utcnow().date()
+
+
+async def register(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    client_number: str,
+    surname: str,
+    email: str,
+    conversation_id: str = "",
+) -> None:
+    """Start a registration; the outcome is emailed to ``email``, never returned."""
+    number = normalise_client_number(client_number)
+    name = normalise_surname(surname)
+    address = normalise_email(email)
+    await limit_attempts(
+        session=session, settings=settings, conversation_id=conversation_id, client_number=number
+    )
+    household = await match_household(session=session, client_number=number, surname=name)
+    if household is None or _moved_out(household):
+        await enqueue_email(session=session, to=address, template="registration_unmatched")
+        return
+    existing = await live_account_of(session=session, household_id=household.id)
+    if existing is not None:
+        if existing.status == AccountStatus.PENDING and existing.email == address:
+            await _send_activation(session=session, settings=settings, account=existing)
+        else:
+            await enqueue_email(
+                session=session,
+                to=address,
+                template="registration_exists",
+                portal_url=settings.public_base_url,
+            )
+        return
+    if await live_account_by_email(session=session, email=address) is not None:
+        await enqueue_email(
+            session=session,
+            to=address,
+            template="registration_email_taken",
+            portal_url=settings.public_base_url,
+        )
+        return
+    account = Account(household_id=household.id, email=address, status=AccountStatus.PENDING)
+    session.add(account)
+    await session.flush()
+    await _send_activation(session=session, settings=settings, account=account)
+
+
+async def resend_activation(
+    *, session: AsyncSession, settings: Settings, email: str, conversation_id: str = ""
+) -> None:
+    """Send a fresh activation link (the previous one stops working) if the account waits for it."""
+    address = normalise_email(email)
+    await limit_attempts(session=session, settings=settings, conversation_id=conversation_id)
+    account = await live_account_by_email(session=session, email=address)
+    if account is None:
+        return
+    if account.status == AccountStatus.PENDING:
+        await _send_activation(session=session, settings=settings, account=account)
+    else:
+        await enqueue_email(
+            session=session,
+            to=address,
+            template="already_active",
+            portal_url=settings.public_base_url,
+        )
+
+
+async def activate(
+    *, session: AsyncSession, settings: Settings, token: str, password: str
+) -> Account:
+    """Follow the activation link: choose a password, activate, send the confirmation."""
+    pending = await find_valid_token(session=session, raw=token, purpose=TokenPurpose.ACTIVATION)
+    account = await session.get(Account, pending.account_id)
+    assert account is not None
+    check_password(password, email=account.email)
+    if account.status != AccountStatus.PENDING:
+        raise InvalidInput("Ce compte n'est plus en attente d'activation.", code="not_pending")
+    await consume_token(session=session, raw=token, purpose=TokenPurpose.ACTIVATION)
+    account.password_hash = hash_password(password)
+    account.status = AccountStatus.ACTIVE
+    account.activated_at = utcnow()
+    await enqueue_email(
+        session=session,
+        to=account.email,
+        template="registration_confirmed",
+        portal_url=settings.public_base_url,
+        email=account.email,
+    )
+    return account

@@ -1,0 +1,94 @@
+"""One settings object, read from the environment once and passed to whatever needs it.
+
+Development defaults are safe and need no service: SQLite files under ``var/``, a local SMTP
+sink, the dev mailbox. Production is the same code with other values (``ASSISTANT_ENV=production``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SERVICE_TOKEN = "dev-service-token-not-for-production"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about the portal, the actions and the run command."""
+
+    env: str = "development"
+    var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
+    database_url: str = ""
+    portal_host: str = "127.0.0.1"
+    portal_port: int = 8000
+    public_base_url: str = "http://localhost:8000"
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    service_token: str = DEV_SERVICE_TOKEN
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Espace locataire <ne-pas-repondre@example.org>"
+    outbox_poll_seconds: float = 2.0
+    outbox_max_attempts: int = 8
+    activation_ttl_hours: int = 48
+    reset_ttl_minutes: int = 60
+    rate_limit_per_conversation: int = 8
+    rate_limit_per_client_number: int = 5
+    rate_limit_window_minutes: int = 15
+
+    @property
+    def is_development(self) -> bool:
+        return self.env != "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'portal.db'}"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        """Maildir where the development SMTP sink keeps every email it receives."""
+        return self.var_dir / "mailbox"
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://{self.portal_host}:{self.portal_port}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build settings from ``ASSISTANT_*`` variables, refusing unsafe production values."""
+        env = _env("ASSISTANT_ENV", "development")
+        var_dir = Path(_env("ASSISTANT_VAR_DIR", str(PROJECT_ROOT / "var")))
+        portal_port = int(_env("PORTAL_PORT", "8000"))
+        settings = cls(
+            env=env,
+            var_dir=var_dir,
+            database_url=_env("PORTAL_DATABASE_URL", ""),
+            portal_host=_env("PORTAL_HOST", "127.0.0.1"),
+            portal_port=portal_port,
+            public_base_url=_env("PORTAL_PUBLIC_URL", f"http://localhost:{portal_port}"),
+            rasa_port=int(_env("RASA_PORT", "5005")),
+            actions_port=int(_env("ACTIONS_PORT", "5055")),
+            service_token=_env("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
+            smtp_host=_env("SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(_env("SMTP_PORT", "8025")),
+            smtp_username=_env("SMTP_USERNAME", ""),
+            smtp_password=_env("SMTP_PASSWORD", ""),
+            smtp_starttls=_env("SMTP_STARTTLS", "false").lower() == "true",
+            mail_from=_env("MAIL_FROM", cls.mail_from),
+        )
+        if not settings.is_development and settings.service_token == DEV_SERVICE_TOKEN:
+            raise RuntimeError("PORTAL_SERVICE_TOKEN must be set in production")
+        return settings
