@@ -1,0 +1,75 @@
+"""Validation of the account forms' slots as the tenant answers (one validator per form)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.slot_rules import client_number_from, email_from, surname_from
+
+#: After this many invalid answers in a row the bot offers a person (and again every time after).
+FAILURES_BEFORE_HANDOFF_OFFER = 3
+
+
+def _failed(
+    slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any]:
+    failures = int(tracker.get_slot("input_failures") or 0) + 1
+    dispatcher.utter_message(response=response)
+    if failures >= FAILURES_BEFORE_HANDOFF_OFFER:
+        dispatcher.utter_message(response="utter_offer_handoff")
+    return {slot: None, "input_failures": failures}
+
+
+class AccountSlotValidation(FormValidationAction):
+    """Validators shared by every form that asks for a client number, a surname or an email."""
+
+    def name(self) -> str:  # pragma: no cover - abstract; subclasses name their form
+        raise NotImplementedError
+
+    async def validate_client_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        number = client_number_from(str(value) if value is not None else None)
+        if number is None:
+            return _failed("client_number", "utter_invalid_client_number", dispatcher, tracker)
+        return {"client_number": number, "input_failures": 0}
+
+    async def validate_surname(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        surname = surname_from(str(value) if value is not None else None)
+        if surname is None:
+            return _failed("surname", "utter_invalid_surname", dispatcher, tracker)
+        return {"surname": surname, "input_failures": 0}
+
+    async def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        email = email_from(str(value) if value is not None else None)
+        if email is None:
+            return _failed("email", "utter_invalid_email", dispatcher, tracker)
+        return {"email": email, "input_failures": 0}
+
+
+class ValidateRegisterForm(AccountSlotValidation):
+    def name(self) -> str:
+        return "validate_register_form"
+
+
+class ValidateForgotIdentifierForm(AccountSlotValidation):
+    def name(self) -> str:
+        return "validate_forgot_identifier_form"
+
+
+class ValidateForgotPasswordForm(AccountSlotValidation):
+    def name(self) -> str:
+        return "validate_forgot_password_form"
+
+
+class ValidateActivationResendForm(AccountSlotValidation):
+    def name(self) -> str:
+        return "validate_activation_resend_form"

@@ -1,0 +1,95 @@
+"""Handing a conversation to a person, and the fallback that offers likely topics as buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.account_forms import FAILURES_BEFORE_HANDOFF_OFFER
+from actions.accounts import clear_identity_slots
+from actions.base import PortalAction
+
+#: Intents the fallback may offer; each has an ``utter_topic_<intent>`` label in domain.yml.
+TOPIC_INTENTS = (
+    "register",
+    "forgot_identifier",
+    "forgot_password",
+    "login_help",
+    "activation_email_missing",
+    "find_client_number",
+    "update_insurance",
+    "setup_direct_debit",
+    "pay_rent",
+    "check_balance",
+    "unsubscribe",
+    "move_out",
+    "change_identifier",
+    "change_password",
+)
+DEFAULT_TOPICS = ("register", "forgot_password", "pay_rent")
+MAX_SUGGESTIONS = 3
+
+
+def _last_topic(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+            if intent in TOPIC_INTENTS:
+                return intent
+    return None
+
+
+class ActionHandoff(PortalAction):
+    """Record the request for a person so the staff console can show it, then say so."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        failures = int(tracker.get_slot("input_failures") or 0)
+        reason = (
+            "repeated_failures" if failures >= FAILURES_BEFORE_HANDOFF_OFFER else "tenant_asked"
+        )
+        await self.portal.record_handoff(
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            reason=reason,
+            topic=_last_topic(tracker),
+        )
+        dispatcher.utter_message(response="utter_handoff_recorded")
+        return clear_identity_slots()
+
+
+def likely_topics(intent_ranking: list[dict[str, Any]]) -> list[str]:
+    """The most likely topic intents of a message the NLU was unsure about."""
+    ranked = [item.get("name") for item in intent_ranking]
+    topics = [name for name in ranked if name in TOPIC_INTENTS][:MAX_SUGGESTIONS]
+    return topics or list(DEFAULT_TOPICS)
+
+
+def topic_label(intent: str, domain: DomainDict) -> str:
+    variants = domain.get("responses", {}).get(f"utter_topic_{intent}") or [{}]
+    return variants[0].get("text", intent)
+
+
+class ActionSuggestTopics(Action):
+    """Low-confidence message: offer the likely topics as buttons instead of guessing."""
+
+    def name(self) -> str:
+        return "action_suggest_topics"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        topics = likely_topics(tracker.latest_message.get("intent_ranking") or [])
+        buttons = [
+            {"title": topic_label(topic, domain), "payload": f"/{topic}"} for topic in topics
+        ]
+        buttons.append({"title": topic_label("human_handoff", domain), "payload": "/human_handoff"})
+        dispatcher.utter_message(response="utter_fallback_topics", buttons=buttons)
+        return []

@@ -1,0 +1,127 @@
+"""The one typed client the actions use to reach the portal.
+
+Exception tree (what actions branch on)::
+
+    PortalClientError
+     ├── PortalUnavailable   timeout, connection refused, 5xx: try again later
+     └── PortalRejected      4xx with the portal's error ``code`` (and ``field``)
+          └── TooManyAttempts  429: the rate limit of the conversation or client number
+
+Tests hand in an ``httpx.MockTransport`` through the constructor.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+DEFAULT_TIMEOUT = httpx.Timeout(8.0, connect=2.0)
+
+
+class PortalClientError(Exception):
+    """Base of every failure of a portal call."""
+
+
+class PortalUnavailable(PortalClientError):
+    """The portal did not answer usefully; nothing can be concluded about the request."""
+
+
+class PortalRejected(PortalClientError):
+    def __init__(self, status: int, code: str, field: str | None = None):
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+        self.field = field
+
+
+class TooManyAttempts(PortalRejected):
+    """Too many identity attempts for this conversation or client number."""
+
+
+class PortalClient:
+    """Async client for ``/api/v1``; one ``httpx.AsyncClient`` reused across calls."""
+
+    def __init__(
+        self,
+        base_url: str,
+        service_token: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ):
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/api/v1",
+            headers={"Authorization": f"Bearer {service_token}"},
+            transport=transport,
+            timeout=timeout,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _post(self, path: str, payload: dict[str, Any], conversation_id: str) -> dict:
+        try:
+            response = await self._client.post(
+                path, json=payload, headers={"X-Conversation-Id": conversation_id}
+            )
+        except httpx.HTTPError as error:
+            raise PortalUnavailable(str(error)) from error
+        if response.status_code >= 500:
+            raise PortalUnavailable(f"portal answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise PortalUnavailable("portal answered something that is not JSON") from error
+        if response.status_code >= 400:
+            code = str(body.get("error", "error")) if isinstance(body, dict) else "error"
+            field = body.get("field") if isinstance(body, dict) else None
+            error_class = TooManyAttempts if response.status_code == 429 else PortalRejected
+            raise error_class(response.status_code, code, field)
+        return body if isinstance(body, dict) else {}
+
+    async def register(
+        self, *, conversation_id: str, client_number: str, surname: str, email: str
+    ) -> None:
+        payload = {"client_number": client_number, "surname": surname, "email": email}
+        await self._post("/registrations", payload, conversation_id)
+
+    async def resend_activation(self, *, conversation_id: str, email: str) -> None:
+        await self._post("/activation-emails", {"email": email}, conversation_id)
+
+    async def remind_identifier(
+        self, *, conversation_id: str, client_number: str, surname: str
+    ) -> None:
+        payload = {"client_number": client_number, "surname": surname}
+        await self._post("/identifier-reminders", payload, conversation_id)
+
+    async def request_password_reset(self, *, conversation_id: str, email: str) -> None:
+        await self._post("/password-resets", {"email": email}, conversation_id)
+
+    async def record_handoff(
+        self, *, conversation_id: str, channel: str, reason: str, topic: str | None
+    ) -> None:
+        payload = {
+            "conversation_id": conversation_id,
+            "channel": channel,
+            "reason": reason,
+            "topic": topic or "",
+        }
+        await self._post("/handoffs", payload, conversation_id)
+
+
+_default: PortalClient | None = None
+
+
+def default_client() -> PortalClient:
+    """The process-wide client, built on first use from PORTAL_URL and PORTAL_SERVICE_TOKEN."""
+    global _default
+    if _default is None:
+        from bot.settings import DEV_SERVICE_TOKEN
+
+        _default = PortalClient(
+            os.environ.get("PORTAL_URL", "http://127.0.0.1:8000"),
+            os.environ.get("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
+        )
+    return _default

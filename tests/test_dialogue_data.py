@@ -1,0 +1,117 @@
+"""Consistency of the dialogue files with the actions: every response named exists, every
+response written is reachable, every contract intent is trained and tested."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+from actions.handoff import TOPIC_INTENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT_INTENTS = {
+    "register",
+    "forgot_identifier",
+    "forgot_password",
+    "change_identifier",
+    "change_password",
+    "login_help",
+    "activation_email_missing",
+    "find_client_number",
+    "update_insurance",
+    "setup_direct_debit",
+    "pay_rent",
+    "check_balance",
+    "unsubscribe",
+    "move_out",
+    "human_handoff",
+    "greet",
+    "goodbye",
+    "thanks",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "out_of_scope",
+    "inform",
+}
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def domain() -> dict:
+    return load(ROOT / "domain.yml")
+
+
+def responses_named_in_actions() -> set[str]:
+    source = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
+    return set(re.findall(r'"(utter_[a-z_]+)"', source))
+
+
+def responses_in_dialogue_data() -> set[str]:
+    text = (ROOT / "data" / "rules.yml").read_text() + (ROOT / "data" / "stories.yml").read_text()
+    return set(re.findall(r"action: (utter_[a-z_]+)", text))
+
+
+def trained_intents(folder: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path in folder.glob("*.yml"):
+        for block in load(path).get("nlu", []):
+            if "intent" in block:
+                lines = [line for line in block["examples"].splitlines() if line.strip()]
+                counts[block["intent"]] = counts.get(block["intent"], 0) + len(lines)
+    return counts
+
+
+def test_every_response_named_by_an_action_exists_in_the_domain():
+    missing = responses_named_in_actions() - set(domain()["responses"])
+    assert not missing
+
+
+def test_every_response_in_the_domain_is_used_somewhere():
+    forms = domain()["forms"]
+    asked = {f"utter_ask_{slot}" for form in forms.values() for slot in form["required_slots"]}
+    asked |= {
+        f"utter_ask_{name}_{slot}"
+        for name, form in forms.items()
+        for slot in form["required_slots"]
+    }
+    labels = {f"utter_topic_{intent}" for intent in (*TOPIC_INTENTS, "human_handoff")}
+    used = responses_named_in_actions() | responses_in_dialogue_data() | asked | labels
+    unused = set(domain()["responses"]) - used - {"utter_default"}
+    assert not unused
+
+
+def test_contract_intents_are_in_the_domain_trained_and_tested():
+    declared = set(domain()["intents"])
+    assert declared >= CONTRACT_INTENTS
+    trained = trained_intents(ROOT / "data" / "nlu")
+    assert {i: trained.get(i, 0) for i in declared if trained.get(i, 0) < 15} == {}
+    tested = trained_intents(ROOT / "tests")
+    assert {i for i in declared if tested.get(i, 0) < 5} == set()
+
+
+def test_every_topic_button_targets_a_declared_intent():
+    assert set(TOPIC_INTENTS) <= set(domain()["intents"])
+
+
+def _utter_calls_with_text(path: Path) -> list[int]:
+    """Line numbers of ``utter_message`` calls that pass literal text instead of a response."""
+    tree = ast.parse(path.read_text())
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", "") == "utter_message"
+        and (node.args or any(k.arg in ("text", "template") for k in node.keywords))
+    ]
+
+
+def test_no_tenant_wording_in_action_code():
+    """French sentences belong in domain.yml: actions send responses by name only."""
+    for path in (ROOT / "actions").glob("*.py"):
+        assert _utter_calls_with_text(path) == [], path
