@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -27,8 +28,9 @@ def _failed(
 class AccountSlotValidation(FormValidationAction):
     """Validators shared by every form that asks for a client number, a surname or an email."""
 
-    def name(self) -> str:  # pragma: no cover - abstract; subclasses name their form
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form name>``, given by each subclass."""
 
     async def validate_client_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

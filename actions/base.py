@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -24,7 +25,7 @@ FIELD_RESPONSES = {
 }
 
 
-class PortalAction(Action):
+class PortalAction(Action, ABC):
     """An action whose work is one portal call; subclasses implement ``call``.
 
     Failures become French responses by name: too many attempts, invalid field, portal down.
@@ -38,10 +39,11 @@ class PortalAction(Action):
     def portal(self) -> PortalClient:
         return self._portal or default_client()
 
+    @abstractmethod
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Do the portal call and reply; portal errors are handled by ``run``."""
 
     def after_failure(self) -> list[dict[str, Any]]:
         """Events to return when the call failed (default: none)."""

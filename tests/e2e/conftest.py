@@ -1,0 +1,87 @@
+"""The real system for end-to-end tests: Rasa server, action server, portal and SMTP sink,
+started once per session on free ports with a temporary var directory."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from bot.runner.stack import Stack
+from bot.runner.training import has_model
+from bot.settings import PROJECT_ROOT, Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Assistant:
+    """A tenant's view of the running system: chat over REST, read the dev mailbox."""
+
+    settings: Settings
+    http: httpx.Client
+
+    @property
+    def rasa(self) -> str:
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    @property
+    def portal(self) -> str:
+        return self.settings.portal_url
+
+    def say(self, sender: str, message: str) -> list[dict]:
+        response = self.http.post(
+            f"{self.rasa}/webhooks/rest/webhook", json={"sender": sender, "message": message}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def say_text(self, sender: str, message: str) -> str:
+        return "\n".join(reply.get("text", "") for reply in self.say(sender, message))
+
+    def mailbox(self, to: str) -> list[dict]:
+        response = self.http.get(f"{self.portal}/dev/mailbox", params={"to": to})
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_email(self, to: str, subject_part: str, *, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for email in self.mailbox(to):
+                if subject_part.lower() in email["subject"].lower():
+                    return email
+            time.sleep(0.2)
+        raise AssertionError(f"no email '{subject_part}' for {to} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    if not has_model(PROJECT_ROOT):
+        pytest.fail("No trained model in models/: run the README's test command, which trains it")
+    settings = Settings().with_overrides(
+        var_dir=tmp_path_factory.mktemp("e2e-var"),
+        portal_port=free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        smtp_port=free_port(),
+    )
+    settings = settings.with_overrides(public_base_url=settings.portal_url)
+    with (
+        Stack(settings, train=False, echo=lambda *_: None) as _stack,
+        httpx.Client(timeout=60) as http,
+    ):
+        yield Assistant(settings=settings, http=http)
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """Hidden inputs of an HTML form, as a browser would send them back."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))

@@ -1,0 +1,116 @@
+"""End-to-end: a tenant chats over the REST channel; emails and pages do the rest."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import Assistant, form_fields
+
+pytestmark = pytest.mark.e2e
+
+NEW_PASSWORD = "Loyer-Payé-2026"
+
+
+def sender() -> str:
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+def activate_through_page(assistant: Assistant, link: str) -> str:
+    page = assistant.http.get(link, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Choisissez le mot de passe" in page.text
+    fields = form_fields(page.text)
+    done = assistant.http.post(
+        link.split("?")[0],
+        data={**fields, "mot_de_passe": NEW_PASSWORD, "confirmation": NEW_PASSWORD},
+        headers={"Accept": "text/html"},
+    )
+    assert done.status_code == 200
+    return done.text
+
+
+def test_register_activate_and_get_the_confirmation(assistant: Assistant):
+    tenant, email = sender(), "martin.e2e@example.org"
+    assert "Bonjour" in assistant.say_text(tenant, "Bonjour")
+    assert "numéro client" in assistant.say_text(
+        tenant, "je voudrais m'inscrire sur l'espace locataire"
+    )
+    assert "signataire principal" in assistant.say_text(tenant, "12345678")
+    assert "adresse e-mail" in assistant.say_text(tenant, "Martin")
+    reply = assistant.say_text(tenant, email)
+    assert "lien d'activation" in reply and email in reply
+
+    activation = assistant.wait_for_email(email, "Activez votre espace locataire")
+    (link,) = [link for link in activation["links"] if "/compte/activer" in link]
+    done = activate_through_page(assistant, link)
+    assert "Votre compte est activé" in done
+
+    confirmation = assistant.wait_for_email(email, "inscription à l'espace locataire est confirmée")
+    assert email in confirmation["text"]
+    again = assistant.http.get(link, headers={"Accept": "text/html"})
+    assert again.status_code == 410 and "déjà été utilisé" in again.text
+
+
+def test_invalid_client_number_is_explained_then_a_person_is_offered(assistant: Assistant):
+    tenant = sender()
+    assistant.say_text(tenant, "je veux créer mon compte")
+    assert "8 chiffres" in assistant.say_text(tenant, "1234567")
+    assert "8 chiffres" in assistant.say_text(tenant, "abcdefgh")
+    third = assistant.say(tenant, "12 34")
+    assert any("conseiller" in reply.get("text", "") for reply in third)
+    buttons = [b["payload"] for reply in third for b in reply.get("buttons", [])]
+    assert "/human_handoff" in buttons
+    assert "transmise" in assistant.say_text(tenant, "/human_handoff")
+
+
+def test_wrong_surname_and_unknown_number_get_the_same_reply(assistant: Assistant):
+    replies = []
+    for number, surname in (("87654321", "Durand"), ("40404040", "Dupont")):
+        tenant = sender()
+        assistant.say_text(tenant, "identifiant oublié")
+        assistant.say_text(tenant, surname)
+        replies.append([reply.get("text") for reply in assistant.say(tenant, number)])
+    assert replies[0] == replies[1]
+    assert "identifiant" in replies[0][0]
+
+
+def test_forgot_password_emails_a_reset_link_that_works_once(assistant: Assistant):
+    tenant, email = sender(), "claire.dupont@example.org"
+    assistant.say_text(tenant, "j'ai oublié mon mot de passe")
+    reply = assistant.say_text(tenant, email)
+    assert "nouveau mot de passe" in reply and "mot de passe :" not in reply
+    reset = assistant.wait_for_email(email, "Choisissez un nouveau mot de passe")
+    (link,) = [link for link in reset["links"] if "/compte/nouveau-mot-de-passe" in link]
+    page = assistant.http.get(link, headers={"Accept": "text/html"})
+    fields = form_fields(page.text)
+    done = assistant.http.post(
+        link.split("?")[0],
+        data={**fields, "mot_de_passe": NEW_PASSWORD, "confirmation": NEW_PASSWORD},
+        headers={"Accept": "text/html"},
+    )
+    assert "Mot de passe enregistré" in done.text
+    assistant.wait_for_email(email, "mot de passe a été modifié")
+
+
+def test_missing_activation_email_is_resent(assistant: Assistant):
+    tenant, email = sender(), "j.schmitt@example.org"
+    assistant.say_text(tenant, "je n'ai pas reçu le mail d'activation")
+    assert "nouvel e-mail d'activation" in assistant.say_text(tenant, email)
+    assistant.wait_for_email(email, "Activez votre espace locataire")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("où trouver mon numéro client ?", "avis d'échéance"),
+        ("comment payer mon loyer en ligne", "Caisse d'Epargne Grand Est Europe"),
+        ("je voudrais le prélèvement automatique", "le 2, le 7 ou le 10"),
+        ("je déménage, que devient mon compte ?", "6 mois"),
+        ("il y a une fuite d'eau dans ma cuisine", "agence"),
+        ("es-tu un robot ?", "assistant automatique"),
+    ],
+)
+def test_questions_are_answered_from_the_help_page(assistant: Assistant, message, expected):
+    assert expected in assistant.say_text(sender(), message)
