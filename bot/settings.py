@@ -88,6 +88,9 @@ class Settings:
             smtp_password=_env("SMTP_PASSWORD", ""),
             smtp_starttls=_env("SMTP_STARTTLS", "false").lower() == "true",
             mail_from=_env("MAIL_FROM", cls.mail_from),
+            rate_limit_per_conversation=int(_env("RATE_LIMIT_PER_CONVERSATION", "8")),
+            rate_limit_per_client_number=int(_env("RATE_LIMIT_PER_CLIENT_NUMBER", "5")),
+            rate_limit_window_minutes=int(_env("RATE_LIMIT_WINDOW_MINUTES", "15")),
         )
         if not settings.is_development and settings.service_token == DEV_SERVICE_TOKEN:
             raise RuntimeError("PORTAL_SERVICE_TOKEN must be set in production")

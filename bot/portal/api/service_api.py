@@ -6,6 +6,8 @@ never be used to learn whether a client number, surname or email exists.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
@@ -22,67 +24,43 @@ def _conversation_id(request: Request) -> str:
     return request.headers.get("x-conversation-id", "")[:255]
 
 
-@bp.post("/registrations")
-@service_token_required
-async def create_registration(request: Request) -> HTTPResponse:
+async def _accepted(request: Request, service: Callable[..., Awaitable[None]], *fields: str):
+    """Run an identity service with the named text fields; answer 202 whatever it found."""
     body = json_object(request)
+    values = {name: text_field(body, name) for name in fields}
     async with request.app.ctx.sessions.begin() as session:
-        await registration.register(
+        await service(
             session=session,
             settings=request.app.ctx.settings,
-            client_number=text_field(body, "client_number"),
-            surname=text_field(body, "surname"),
-            email=text_field(body, "email"),
             conversation_id=_conversation_id(request),
+            **values,
         )
     request.app.ctx.outbox_wakeup.set()
     return json(ACCEPTED, status=202)
+
+
+@bp.post("/registrations")
+@service_token_required
+async def create_registration(request: Request) -> HTTPResponse:
+    return await _accepted(request, registration.register, "client_number", "surname", "email")
 
 
 @bp.post("/activation-emails")
 @service_token_required
 async def resend_activation_email(request: Request) -> HTTPResponse:
-    body = json_object(request)
-    async with request.app.ctx.sessions.begin() as session:
-        await registration.resend_activation(
-            session=session,
-            settings=request.app.ctx.settings,
-            email=text_field(body, "email"),
-            conversation_id=_conversation_id(request),
-        )
-    request.app.ctx.outbox_wakeup.set()
-    return json(ACCEPTED, status=202)
+    return await _accepted(request, registration.resend_activation, "email")
 
 
 @bp.post("/identifier-reminders")
 @service_token_required
 async def remind_identifier(request: Request) -> HTTPResponse:
-    body = json_object(request)
-    async with request.app.ctx.sessions.begin() as session:
-        await recovery.remind_identifier(
-            session=session,
-            settings=request.app.ctx.settings,
-            client_number=text_field(body, "client_number"),
-            surname=text_field(body, "surname"),
-            conversation_id=_conversation_id(request),
-        )
-    request.app.ctx.outbox_wakeup.set()
-    return json(ACCEPTED, status=202)
+    return await _accepted(request, recovery.remind_identifier, "client_number", "surname")
 
 
 @bp.post("/password-resets")
 @service_token_required
 async def request_password_reset(request: Request) -> HTTPResponse:
-    body = json_object(request)
-    async with request.app.ctx.sessions.begin() as session:
-        await recovery.request_password_reset(
-            session=session,
-            settings=request.app.ctx.settings,
-            email=text_field(body, "email"),
-            conversation_id=_conversation_id(request),
-        )
-    request.app.ctx.outbox_wakeup.set()
-    return json(ACCEPTED, status=202)
+    return await _accepted(request, recovery.request_password_reset, "email")
 
 
 @bp.post("/handoffs")
