@@ -1,0 +1,42 @@
+# Entry points for operators and CI; the work is done by scripts/ and bot/cli.py.
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+# Rasa must not report usage or crashes to a remote service.
+export RASA_TELEMETRY_ENABLED = false
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run train test lint nlu-report
+
+help:
+	@echo "make venv        crée/actualise .venv (Python 3.10, requirements.lock)"
+	@echo "make run         entraîne si besoin, puis lance portail, actions et Rasa"
+	@echo "make train       entraîne le modèle Rasa (ignoré si rien n'a changé)"
+	@echo "make test        ruff, rasa data validate, rasa train, pytest (comme la CI)"
+	@echo "make lint        ruff check"
+	@echo "make nlu-report  évalue le NLU sur tests/nlu_test.yml (results/nlu)"
+
+$(INSTALLED): requirements.lock pyproject.toml
+	scripts/bootstrap-venv
+
+venv: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(PY) -m bot.cli run
+
+train: $(INSTALLED)
+	$(PY) -m bot.cli train
+
+test: $(INSTALLED)
+	scripts/test
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+
+nlu-report: $(INSTALLED)
+	$(RASA) test nlu --nlu tests/nlu_test.yml --model models/ --out results/nlu
+	@$(PY) -c 'import json; r = json.load(open("results/nlu/intent_report.json")); \
+	a = r["accuracy"] if "accuracy" in r else r["micro avg"]["f1-score"]; \
+	w = r["weighted avg"]["f1-score"]; \
+	print(f"Intentions : exactitude {a:.1%}, F1 pondéré {w:.1%} (détails : results/nlu/)")'

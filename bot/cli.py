@@ -1,0 +1,140 @@
+"""Operator commands: ``python -m bot.cli run | train | deactivate-moved-out``.
+
+Rasa is only ever a subprocess here: importing it (TensorFlow) would add seconds to every
+command, and the portal code is imported inside the command that needs it for the same reason.
+Messages are French, for the operators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date
+
+from bot.runner import RunnerError, Stack, train_model
+from bot.runner.stack import DEFAULT_RASA_TIMEOUT
+from bot.settings import PROJECT_ROOT, Settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start everything, print the URLs, then block until Ctrl-C, SIGTERM or a crash."""
+    stack = Stack(
+        Settings.from_env(), PROJECT_ROOT, train=not args.no_train, rasa_timeout=args.timeout
+    )
+    # SIGTERM (docker stop, systemd) takes the same clean path as Ctrl-C; SIGINT is set too
+    # because a shell starting us in the background leaves it ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
+    started = False
+    try:
+        stack.start()
+        started = True
+        print_urls(stack)
+        stack.watch()
+    except KeyboardInterrupt:
+        print("\nArrêt demandé, arrêt des services…", flush=True)
+        return 0 if started else 130
+    except RunnerError as error:
+        print(f"\nErreur : {error}", file=sys.stderr, flush=True)
+        if started:
+            print("Arrêt des autres services…", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        with signals_ignored():
+            stack.stop()
+    return 0
+
+
+def print_urls(stack: Stack) -> None:
+    lines = [*stack.urls(), ("Journaux", str(stack.log_dir))]
+    width = max(len(label) for label, _ in lines)
+    print("\nL'assistant est prêt :", flush=True)
+    for label, url in lines:
+        print(f"  {label:<{width}}  {url}")
+    print("Ctrl-C pour tout arrêter.", flush=True)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Let a shutdown finish: a second Ctrl-C must not leave children behind."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        train_model(PROJECT_ROOT, force=args.force)
+    except RunnerError as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_deactivate_moved_out(args: argparse.Namespace) -> int:
+    """Meant for a daily cron job; the six-month rule itself lives in the portal service."""
+    today: date = args.today or date.today()
+    count = asyncio.run(deactivate_moved_out(Settings.from_env(), today))
+    print(f"{count} compte(s) désactivé(s) (départ depuis plus de 6 mois au {today:%d/%m/%Y}).")
+    return 0
+
+
+async def deactivate_moved_out(settings: Settings, today: date) -> int:
+    from bot.portal.db import create_engine, session_factory
+    from bot.portal.services.accounts import deactivate_moved_out as deactivate
+
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            return await deactivate(session=session, today=today)
+    finally:
+        await engine.dispose()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.cli", description="Assistant des locataires : commandes d'exploitation."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="commande")
+
+    run = commands.add_parser("run", help="entraîne si besoin puis lance portail, actions et Rasa")
+    run.add_argument("--no-train", action="store_true", help="ne pas réentraîner le modèle")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_RASA_TIMEOUT,
+        help="secondes accordées au démarrage de Rasa (défaut : %(default).0f)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    train = commands.add_parser("train", help="entraîne le modèle Rasa (ignoré si rien n'a changé)")
+    train.add_argument("--force", action="store_true", help="réentraîner même sans changement")
+    train.set_defaults(handler=cmd_train)
+
+    deactivate = commands.add_parser(
+        "deactivate-moved-out", help="désactive les comptes des locataires partis depuis 6 mois"
+    )
+    deactivate.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
+    )
+    deactivate.set_defaults(handler=cmd_deactivate_moved_out)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

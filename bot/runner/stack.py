@@ -1,0 +1,226 @@
+"""The tenant assistant's stack: portal, action server and Rasa server, plus the dev SMTP sink.
+
+``Stack`` is what ``python -m bot.cli run`` uses, and what an end-to-end fixture uses with other
+ports and a temporary ``var_dir``::
+
+    settings = Settings.from_env().with_overrides(var_dir=tmp_path, portal_port=18000, ...)
+    with Stack(settings, train=False) as stack:
+        ...  # everything answers its health check here
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+
+from bot.runner.console import Echo, print_flush
+from bot.runner.environment import child_env, local_host
+from bot.runner.ports import ensure_port_free
+from bot.runner.spec import ProcessSpec
+from bot.runner.supervisor import Supervisor
+from bot.runner.training import MODELS_DIR, has_model, rasa_command, train_model
+from bot.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+
+T = TypeVar("T")
+
+DEFAULT_RASA_TIMEOUT = 180.0
+
+
+def build_specs(
+    settings: Settings,
+    project_root: Path = PROJECT_ROOT,
+    *,
+    rasa_timeout: float = DEFAULT_RASA_TIMEOUT,
+) -> list[ProcessSpec]:
+    """Portal, actions and Rasa, in start order."""
+    spec = partial(
+        ProcessSpec,
+        log_dir=settings.var_dir / "logs",
+        env=child_env(settings, project_root),
+        cwd=project_root,
+    )
+    portal_url = f"http://{local_host(settings.portal_host)}:{settings.portal_port}"
+    actions_port, rasa_port = str(settings.actions_port), str(settings.rasa_port)
+    rasa_run = rasa_command(
+        *("run", "--enable-api", "--cors", "*", "--port", rasa_port),
+        *("--credentials", "credentials.yml", "--endpoints", "endpoints.yml"),
+        *("--model", f"{MODELS_DIR}/"),
+    )
+    return [
+        spec(
+            name="portal",
+            argv=(sys.executable, "-m", "bot.portal"),
+            port=settings.portal_port,
+            bind_host=settings.portal_host,
+            port_env_var="PORTAL_PORT",
+            label="le portail",
+            health_url=f"{portal_url}/health",
+        ),
+        spec(
+            name="actions",
+            argv=(sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", actions_port),
+            port=settings.actions_port,
+            port_env_var="ACTIONS_PORT",
+            label="le serveur d'actions",
+            health_url=f"http://127.0.0.1:{actions_port}/health",
+            startup_timeout=90.0,
+        ),
+        spec(
+            name="rasa",
+            argv=tuple(rasa_run),
+            port=settings.rasa_port,
+            port_env_var="RASA_PORT",
+            label="le serveur Rasa",
+            health_url=f"http://127.0.0.1:{rasa_port}/",
+            startup_timeout=rasa_timeout,
+        ),
+    ]
+
+
+def service_urls(settings: Settings) -> list[tuple[str, str]]:
+    """What the operator opens or points a client at, as (French label, URL)."""
+    portal = f"http://{_browsable(settings.portal_host)}:{settings.portal_port}"
+    urls = [("Portail", f"{portal}/")]
+    if settings.is_development:
+        urls.append(("Boîte mail (dév.)", f"{portal}/dev/mailbox"))
+    rasa = f"http://localhost:{settings.rasa_port}"
+    urls += [
+        ("Webhook REST Rasa", f"{rasa}/webhooks/rest/webhook"),
+        ("Socket.io (widget)", f"{rasa}/socket.io"),
+        ("Serveur d'actions", f"http://localhost:{settings.actions_port}/webhook"),
+    ]
+    return urls
+
+
+def _browsable(host: str) -> str:
+    return "localhost" if host in ("", "0.0.0.0", "::", "127.0.0.1") else host
+
+
+def run_async(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion from sync code, even under a running loop (async tests)."""
+
+    async def _main() -> T:
+        return await make()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _main()).result()
+
+
+class Stack:
+    """The whole running system; ``start()`` returns once every part answers its health check.
+
+    On any failure during ``start()`` (Ctrl-C included) what was started is stopped again.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        project_root: Path = PROJECT_ROOT,
+        *,
+        train: bool = True,
+        rasa_timeout: float = DEFAULT_RASA_TIMEOUT,
+        stop_timeout: float = 10.0,
+        echo: Echo = print_flush,
+    ) -> None:
+        self.settings = settings
+        self.project_root = project_root
+        self.train = train
+        self.echo = echo
+        self.supervisor = Supervisor(
+            build_specs(settings, project_root, rasa_timeout=rasa_timeout),
+            stop_timeout=stop_timeout,
+            echo=echo,
+        )
+        self.smtp: Controller | None = None
+        self.demo_data_loaded = False
+
+    @property
+    def log_dir(self) -> Path:
+        return self.settings.var_dir / "logs"
+
+    def urls(self) -> list[tuple[str, str]]:
+        return service_urls(self.settings)
+
+    def check_ports(self) -> None:
+        """Every port at once, before the slow steps, so a clash is reported in seconds."""
+        self.supervisor.check_ports()
+        if self.settings.is_development:
+            ensure_port_free(
+                self.settings.smtp_port,
+                label="le serveur SMTP de développement",
+                env_var="SMTP_PORT",
+                host=self.settings.smtp_host,
+            )
+
+    def start(self) -> None:
+        self.check_ports()
+        try:
+            self._ensure_model()
+            self._prepare_database()
+            self._start_smtp_sink()
+            self.echo("Démarrage des services…")
+            self.supervisor.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def watch(self) -> None:
+        """Block while everything runs; raise ``ProcessExited`` when a child stops."""
+        self.supervisor.watch()
+
+    def stop(self) -> None:
+        """Stop the children, then the SMTP sink; safe to call twice."""
+        self.supervisor.stop()
+        if self.smtp is not None:
+            smtp, self.smtp = self.smtp, None
+            smtp.stop()
+
+    def _ensure_model(self) -> None:
+        if not has_model(self.project_root):
+            self.echo(f"Aucun modèle dans {MODELS_DIR}/ : entraînement obligatoire.")
+            train_model(self.project_root)
+        elif self.train:
+            self.echo("Entraînement Rasa (ignoré par Rasa si rien n'a changé)…")
+            train_model(self.project_root)
+
+    def _prepare_database(self) -> None:
+        from bot.portal.bootstrap import prepare_database
+
+        self.settings.var_dir.mkdir(parents=True, exist_ok=True)
+        self.demo_data_loaded = run_async(lambda: prepare_database(self.settings))
+        if self.demo_data_loaded:
+            self.echo("Base vide : données de démonstration chargées.")
+
+    def _start_smtp_sink(self) -> None:
+        if not self.settings.is_development:
+            return
+        from bot.mail.sink import start_smtp_sink
+
+        self.smtp = start_smtp_sink(
+            self.settings.smtp_host, self.settings.smtp_port, self.settings.mailbox_dir
+        )
+        self.echo(
+            f"  SMTP de développement sur {self.settings.smtp_host}:{self.settings.smtp_port}"
+            f" (courriels dans {self.settings.mailbox_dir})"
+        )
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

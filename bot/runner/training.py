@@ -1,0 +1,36 @@
+"""Rasa training as a subprocess: Rasa's own fingerprint decides whether anything is retrained."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.runner.environment import NO_TELEMETRY
+from bot.runner.errors import TrainingFailed
+
+MODEL_NAME = "tenant-assistant"
+MODELS_DIR = "models"
+
+
+def has_model(project_root: Path) -> bool:
+    return any((project_root / MODELS_DIR).glob("*.tar.gz"))
+
+
+def rasa_command(*args: str) -> list[str]:
+    """``rasa`` from the running interpreter's environment, without importing it here."""
+    return [sys.executable, "-m", "rasa", *args]
+
+
+def train_model(project_root: Path, *, force: bool = False) -> None:
+    """Run ``rasa train`` with output on the terminal so its progress bars show.
+
+    Rasa prints "Nothing changed" and keeps the current model when data and config are unchanged.
+    """
+    argv = rasa_command("train", "--fixed-model-name", MODEL_NAME, "--out", MODELS_DIR)
+    if force:
+        argv.append("--force")
+    returncode = subprocess.call(argv, cwd=project_root, env={**os.environ, **NO_TELEMETRY})
+    if returncode != 0:
+        raise TrainingFailed(returncode)
