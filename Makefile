@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED = false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run train test lint nlu-report
+.PHONY: help venv run train test lint nlu-report bench
 
 help:
 	@echo "make venv        crée/actualise .venv (Python 3.10, requirements.lock)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test        ruff, rasa data validate, rasa train, pytest (comme la CI)"
 	@echo "make lint        ruff check"
 	@echo "make nlu-report  évalue le NLU sur tests/nlu_test.yml (results/nlu)"
+	@echo "make bench       banc de charge : parcours complets vs. réponse Rasa seule (bench/RESULTS.md)"
 
 $(INSTALLED): requirements.lock pyproject.toml
 	scripts/bootstrap-venv
@@ -40,3 +41,6 @@ nlu-report: $(INSTALLED)
 	a = r["accuracy"] if "accuracy" in r else r["micro avg"]["f1-score"]; \
 	w = r["weighted avg"]["f1-score"]; \
 	print(f"Intentions : exactitude {a:.1%}, F1 pondéré {w:.1%} (détails : results/nlu/)")'
+
+bench: $(INSTALLED)
+	$(PY) -m bench.load

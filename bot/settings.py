@@ -12,6 +12,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SERVICE_TOKEN = "dev-service-token-not-for-production"
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 
 
 def _env(name: str, default: str) -> str:
@@ -32,6 +33,8 @@ class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
     service_token: str = DEV_SERVICE_TOKEN
+    # Signs widget session tokens and keys the hashes of one-time codes.
+    secret_key: str = DEV_SECRET_KEY
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_username: str = ""
@@ -45,6 +48,10 @@ class Settings:
     rate_limit_per_conversation: int = 8
     rate_limit_per_client_number: int = 5
     rate_limit_window_minutes: int = 15
+    verification_code_minutes: int = 10
+    verification_max_attempts: int = 5
+    grant_minutes: int = 30
+    session_token_seconds: int = 300
 
     @property
     def is_development(self) -> bool:
@@ -82,6 +89,7 @@ class Settings:
             rasa_port=int(_env("RASA_PORT", "5005")),
             actions_port=int(_env("ACTIONS_PORT", "5055")),
             service_token=_env("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
+            secret_key=_env("PORTAL_SECRET_KEY", DEV_SECRET_KEY),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "8025")),
             smtp_username=_env("SMTP_USERNAME", ""),
@@ -94,4 +102,6 @@ class Settings:
         )
         if not settings.is_development and settings.service_token == DEV_SERVICE_TOKEN:
             raise RuntimeError("PORTAL_SERVICE_TOKEN must be set in production")
+        if not settings.is_development and settings.secret_key == DEV_SECRET_KEY:
+            raise RuntimeError("PORTAL_SECRET_KEY must be set in production")
         return settings

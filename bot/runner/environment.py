@@ -28,6 +28,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RASA_PORT": str(settings.rasa_port),
         "ACTIONS_PORT": str(settings.actions_port),
         "PORTAL_SERVICE_TOKEN": settings.service_token,
+        "PORTAL_SECRET_KEY": settings.secret_key,
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": str(settings.smtp_port),
         "SMTP_USERNAME": settings.smtp_username,

@@ -11,7 +11,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from bot.mail.smtp import SmtpSender
-from bot.portal.api import dev, pages, service_api
+from bot.portal.api import dev, pages, service_api, verification_api
 from bot.portal.api.errors import register_error_handlers
 from bot.portal.db import create_database, create_engine, session_factory
 from bot.portal.services.outbox import SendFunction, deliver_due
@@ -24,7 +24,7 @@ _app_numbers = itertools.count(1)
 async def _outbox_worker(app: Sanic) -> None:
     """Deliver queued emails: right after a request queues one, else every few seconds."""
     settings: Settings = app.ctx.settings
-    while True:
+    while not app.ctx.outbox_stopping:
         try:
             await deliver_due(
                 sessions=app.ctx.sessions,
@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
     app.ctx.send_email = send_email or SmtpSender(settings)
 
     app.blueprint(service_api.bp)
+    app.blueprint(verification_api.bp)
     app.blueprint(pages.bp)
     if settings.is_development:
         app.blueprint(dev.bp)
@@ -65,10 +66,15 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
 
     @app.after_server_start
     async def start_outbox(app: Sanic, _loop: object) -> None:
+        app.ctx.outbox_stopping = False
         app.ctx.outbox_task = asyncio.get_running_loop().create_task(_outbox_worker(app))
 
     @app.before_server_stop
     async def stop_outbox(app: Sanic, _loop: object) -> None:
+        # Cancelling alone is not enough: SQLAlchemy 1.4 may swallow the CancelledError while a
+        # connection goes back to its pool, and the worker would then run (and block) forever.
+        app.ctx.outbox_stopping = True
+        app.ctx.outbox_wakeup.set()
         app.ctx.outbox_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await app.ctx.outbox_task

@@ -15,7 +15,8 @@ MAX_FIELD_LENGTH = 500
 def json_object(request: Request) -> dict[str, Any]:
     try:
         body = jsonlib.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError) as error:
+    # A deeply nested body ("[[[[...") exhausts the recursion limit: still a client error.
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidInput(
             "Le corps de la requête n'est pas un JSON valide.", code="bad_json"
         ) from error
@@ -46,3 +47,8 @@ def form_field(request: Request, name: str) -> str:
     if len(value) > MAX_FIELD_LENGTH:
         raise InvalidInput("Valeur trop longue.", code="too_long", field=name)
     return value
+
+
+def conversation_id(request: Request) -> str:
+    """The conversation the action server acts for (rate limits, verification grants)."""
+    return request.headers.get("x-conversation-id", "")[:255]

@@ -12,16 +12,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bot.portal.api.auth import service_token_required
-from bot.portal.api.inputs import json_object, text_field
+from bot.portal.api.inputs import conversation_id, json_object, text_field
 from bot.portal.services import handoff, recovery, registration
 
 bp = Blueprint("service_api", url_prefix="/api/v1")
 
 ACCEPTED = {"status": "accepted"}
-
-
-def _conversation_id(request: Request) -> str:
-    return request.headers.get("x-conversation-id", "")[:255]
 
 
 async def _accepted(request: Request, service: Callable[..., Awaitable[None]], *fields: str):
@@ -32,7 +28,7 @@ async def _accepted(request: Request, service: Callable[..., Awaitable[None]], *
         await service(
             session=session,
             settings=request.app.ctx.settings,
-            conversation_id=_conversation_id(request),
+            conversation_id=conversation_id(request),
             **values,
         )
     request.app.ctx.outbox_wakeup.set()
