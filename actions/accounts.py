@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
 
-IDENTITY_SLOTS = ("client_number", "surname", "email", "input_failures")
+IDENTITY_SLOTS = ("client_number", "surname", "email", "input_failures", "verification_code")
 
 
 def clear_identity_slots() -> list[dict[str, Any]]:

@@ -29,15 +29,20 @@ class PortalUnavailable(PortalClientError):
 
 
 class PortalRejected(PortalClientError):
-    def __init__(self, status: int, code: str, field: str | None = None):
+    def __init__(self, status: int, code: str, field: str | None = None, body: dict | None = None):
         super().__init__(f"{status} {code}")
         self.status = status
         self.code = code
         self.field = field
+        self.body = body or {}
 
 
 class TooManyAttempts(PortalRejected):
     """Too many identity attempts for this conversation or client number."""
+
+
+class NotVerified(PortalRejected):
+    """The portal holds no live verification for this conversation (never, or expired)."""
 
 
 class PortalClient:
@@ -62,12 +67,19 @@ class PortalClient:
         await self._client.aclose()
 
     async def _post(self, path: str, payload: dict[str, Any], conversation_id: str) -> dict:
+        return await self._request("POST", path, conversation_id, payload)
+
+    async def _request(
+        self, method: str, path: str, conversation_id: str, payload: dict[str, Any] | None = None
+    ) -> dict:
         try:
-            response = await self._client.post(
-                path, json=payload, headers={"X-Conversation-Id": conversation_id}
+            response = await self._client.request(
+                method, path, json=payload, headers={"X-Conversation-Id": conversation_id}
             )
         except httpx.HTTPError as error:
             raise PortalUnavailable(str(error)) from error
+        if response.status_code == 204:
+            return {}
         if response.status_code >= 500:
             raise PortalUnavailable(f"portal answered {response.status_code}")
         try:
@@ -77,8 +89,12 @@ class PortalClient:
         if response.status_code >= 400:
             code = str(body.get("error", "error")) if isinstance(body, dict) else "error"
             field = body.get("field") if isinstance(body, dict) else None
-            error_class = TooManyAttempts if response.status_code == 429 else PortalRejected
-            raise error_class(response.status_code, code, field)
+            error_class = {429: TooManyAttempts, 401: NotVerified}.get(
+                response.status_code, PortalRejected
+            )
+            raise error_class(
+                response.status_code, code, field, body if isinstance(body, dict) else {}
+            )
         return body if isinstance(body, dict) else {}
 
     async def register(
@@ -109,6 +125,33 @@ class PortalClient:
             "topic": topic or "",
         }
         await self._post("/handoffs", payload, conversation_id)
+
+    # --- verified conversations -------------------------------------------------------------
+
+    async def start_verification(self, *, conversation_id: str, email: str) -> None:
+        await self._post("/verifications", {"email": email}, conversation_id)
+
+    async def confirm_code(self, *, conversation_id: str, code: str) -> dict:
+        """``{"verified": true, ...}``; a wrong code raises ``PortalRejected`` (attempts_left)."""
+        return await self._post("/verifications/code", {"code": code}, conversation_id)
+
+    async def verify_session_token(self, *, conversation_id: str, token: str) -> dict:
+        return await self._post("/verifications/session-token", {"token": token}, conversation_id)
+
+    async def end_verification(self, *, conversation_id: str) -> None:
+        await self._request("DELETE", "/verifications", conversation_id)
+
+    async def me(self, *, conversation_id: str) -> dict:
+        """The verified household (leases, balances); ``NotVerified`` when not verified."""
+        return await self._request("GET", "/me", conversation_id)
+
+
+    async def create_payment(
+        self, *, conversation_id: str, lease_reference: str, amount: str
+    ) -> dict:
+        """``{"payment_url", "expires_at", "amount", "lease_label"}`` for a verified household."""
+        payload = {"lease_reference": lease_reference, "amount": amount}
+        return await self._post("/payments", payload, conversation_id)
 
 
 _default: PortalClient | None = None

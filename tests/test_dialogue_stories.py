@@ -35,6 +35,7 @@ def test_every_test_story_is_predicted_correctly(tmp_path: Path):
         text=True,
         timeout=600,
     )
-    failed = tmp_path / "failed_test_stories.yml"
-    report = failed.read_text() if failed.exists() else result.stderr[-3000:]
-    assert result.returncode == 0, report
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Rasa writes this file either way; it lists each wrong prediction with what was predicted.
+    report = (tmp_path / "failed_test_stories.yml").read_text()
+    assert "None of the test stories failed" in report, report

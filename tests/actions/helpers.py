@@ -34,7 +34,16 @@ def tracker(
     channel: str = "rest",
     sender_id: str = "conversation-1",
 ) -> Tracker:
-    all_slots = {"client_number": None, "surname": None, "email": None, "input_failures": None}
+    all_slots = {
+        "client_number": None,
+        "surname": None,
+        "email": None,
+        "input_failures": None,
+        "verification_code": None,
+        "verified": None,
+        "pending_topic": None,
+        "session_started_metadata": None,
+    }
     all_slots.update(slots or {})
     all_slots["requested_slot"] = requested_slot
     latest = {

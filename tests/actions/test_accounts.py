@@ -28,6 +28,7 @@ def cleared(events: list[dict]) -> bool:
         "surname": None,
         "email": None,
         "input_failures": None,
+        "verification_code": None,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import uuid
 
 import pytest
@@ -114,3 +116,37 @@ def test_missing_activation_email_is_resent(assistant: Assistant):
 )
 def test_questions_are_answered_from_the_help_page(assistant: Assistant, message, expected):
     assert expected in assistant.say_text(sender(), message)
+
+
+def test_unclear_message_offers_topics_as_buttons(assistant: Assistant):
+    replies = assistant.say(sender(), "euh alors bon voilà quoi")
+    payloads = [b["payload"] for reply in replies for b in reply.get("buttons", [])]
+    assert "/human_handoff" in payloads and len(payloads) >= 2
+    assert "sujets" in replies[0]["text"]
+
+
+def test_asking_for_a_person_is_recorded_for_the_staff(assistant: Assistant):
+    tenant = sender()
+    assistant.say_text(tenant, "comment payer mon loyer ?")
+    assert "transmise" in assistant.say_text(tenant, "je veux parler à un humain")
+    database = assistant.settings.var_dir / "portal.db"
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT channel, reason, topic FROM handoff_requests WHERE conversation_id = ?",
+            (tenant,),
+        ).fetchall()
+    assert rows == [("rest", "tenant_asked", "pay_rent")]
+
+
+def test_balance_after_verifying_by_emailed_code(assistant: Assistant):
+    tenant, email = sender(), "claire.dupont@example.org"
+    assert "vérifier" in assistant.say_text(tenant, "combien je dois ?")
+    assert "code à 6 chiffres" in assistant.say_text(tenant, email)
+    message = assistant.wait_for_email(email, "code de vérification")
+    code = re.search(r"\b(\d{6})\b", message["text"]).group(1)
+    wrong = "000000" if code != "000000" else "111111"
+    assert "4 essai" in assistant.say_text(tenant, wrong)
+    reply = assistant.say_text(tenant, code)
+    assert "vérifié" in reply and "412,50" in reply
+    # Verified now: asking again needs no new code.
+    assert "412,50" in assistant.say_text(tenant, "et mon solde ?")

@@ -1,0 +1,181 @@
+"""Verifying a conversation before account data: the email-code form, the widget session token,
+and picking up the topic the tenant asked about once verified.
+
+The ``verified`` slot only steers the dialogue; the portal's grant is what opens account data,
+so every account action asks the portal again and copes with a grant that has expired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.balance import unpaid_alert
+from actions.base import PortalAction
+from actions.portal_client import (
+    NotVerified,
+    PortalClient,
+    PortalRejected,
+    PortalUnavailable,
+    TooManyAttempts,
+    default_client,
+)
+from actions.slot_rules import email_from
+
+#: What to do once verified, per topic the tenant asked about.
+TOPIC_ACTIONS = {
+    "check_balance": "action_show_balance",
+}
+#: Where the tenant finds it themselves when verification failed.
+TOPIC_HOWTOS = {
+    "check_balance": "utter_balance_howto",
+}
+#: Topics that already show the balance: no separate unpaid-rent alert before them.
+TOPICS_SHOWING_BALANCE = {"check_balance", "pay_rent"}
+CODE_PROBLEMS = {
+    "code_expired": "utter_code_expired",
+    "no_challenge": "utter_code_expired",
+}
+
+
+class ActionCheckVerification(PortalAction):
+    """Is this conversation verified in the portal? Remember which topic to resume."""
+
+    def name(self) -> str:
+        return "action_check_verification"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        topic = tracker.get_intent_of_latest_message()
+        try:
+            await self.portal.me(conversation_id=tracker.sender_id)
+        except NotVerified:
+            return [SlotSet("verified", False), SlotSet("pending_topic", topic)]
+        return [SlotSet("verified", True), SlotSet("pending_topic", topic)]
+
+    def after_failure(self) -> list[dict[str, Any]]:
+        return [SlotSet("verified", False), SlotSet("pending_topic", None)]
+
+
+class ValidateVerifyForm(FormValidationAction):
+    """Email → the portal emails a code (same reply whether or not it matches); code → grant."""
+
+    def __init__(self, portal: PortalClient | None = None):
+        self._portal = portal
+
+    @property
+    def portal(self) -> PortalClient:
+        return self._portal or default_client()
+
+    def name(self) -> str:
+        return "validate_verify_form"
+
+    async def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        email = email_from(str(value) if value is not None else None)
+        if email is None:
+            dispatcher.utter_message(response="utter_invalid_email")
+            return {"email": None}
+        try:
+            await self.portal.start_verification(conversation_id=tracker.sender_id, email=email)
+        except TooManyAttempts:
+            dispatcher.utter_message(response="utter_too_many_attempts")
+            return {"email": None}
+        except (PortalRejected, PortalUnavailable):
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return {"email": None}
+        dispatcher.utter_message(response="utter_code_sent", email=email)
+        return {"email": email}
+
+    async def validate_verification_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        typed = "".join(ch for ch in str(value or "") if ch.isdigit())
+        if len(typed) != 6:
+            dispatcher.utter_message(response="utter_code_format")
+            return {"verification_code": None}
+        try:
+            await self.portal.confirm_code(conversation_id=tracker.sender_id, code=typed)
+        except TooManyAttempts:
+            dispatcher.utter_message(response="utter_too_many_codes")
+            # Ends the form, unverified; the typed code itself is never kept.
+            return {"verification_code": "échec", "verified": False}
+        except PortalRejected as rejected:
+            if rejected.code == "wrong_code":
+                left = rejected.body.get("attempts_left", 0)
+                dispatcher.utter_message(response="utter_wrong_code", attempts_left=left)
+                return {"verification_code": None}
+            dispatcher.utter_message(
+                response=CODE_PROBLEMS.get(rejected.code, "utter_code_expired")
+            )
+            return {"verification_code": None, "email": None}
+        except PortalUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return {"verification_code": None}
+        return {"verification_code": "vérifié", "verified": True}
+
+
+class ActionResumeTopic(PortalAction):
+    """After the verification form: say so, alert about unpaid rent, then do what was asked."""
+
+    def name(self) -> str:
+        return "action_resume_topic"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = [SlotSet("verification_code", None), SlotSet("email", None)]
+        topic = tracker.get_slot("pending_topic")
+        if not tracker.get_slot("verified"):
+            dispatcher.utter_message(response="utter_verification_failed")
+            if topic in TOPIC_HOWTOS:
+                dispatcher.utter_message(response=TOPIC_HOWTOS[topic])
+            return [*events, SlotSet("pending_topic", None)]
+        dispatcher.utter_message(response="utter_verified")
+        if topic not in TOPICS_SHOWING_BALANCE:
+            profile = await self.portal.me(conversation_id=tracker.sender_id)
+            unpaid_alert(dispatcher, profile)
+        events.append(SlotSet("pending_topic", None))
+        if topic in TOPIC_ACTIONS:
+            events.append(FollowupAction(TOPIC_ACTIONS[topic]))
+        else:
+            dispatcher.utter_message(response="utter_anything_else")
+        return events
+
+
+class ActionSessionStart(Action):
+    """Start of a conversation; a widget on the logged-in page passes a signed session token in
+    the session metadata, which verifies the conversation without a code."""
+
+    def __init__(self, portal: PortalClient | None = None):
+        self._portal = portal
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = [SessionStarted()]
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        token = metadata.get("session_token") if isinstance(metadata, dict) else None
+        if token:
+            portal = self._portal or default_client()
+            try:
+                await portal.verify_session_token(
+                    conversation_id=tracker.sender_id, token=str(token)
+                )
+                profile = await portal.me(conversation_id=tracker.sender_id)
+            except (PortalRejected, PortalUnavailable):
+                pass
+            else:
+                events.append(SlotSet("verified", True))
+                unpaid_alert(dispatcher, profile)
+        events.append(ActionExecuted("action_listen"))
+        return events
