@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from bot.portal.api.app import create_app
+from bot.privacy.logging import install_log_redaction
 from bot.settings import Settings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_redaction()
     settings = Settings.from_env()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
