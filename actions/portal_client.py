@@ -145,7 +145,6 @@ class PortalClient:
         """The verified household (leases, balances); ``NotVerified`` when not verified."""
         return await self._request("GET", "/me", conversation_id)
 
-
     async def create_payment(
         self, *, conversation_id: str, lease_reference: str, amount: str
     ) -> dict:

@@ -29,10 +29,12 @@ from actions.slot_rules import email_from
 #: What to do once verified, per topic the tenant asked about.
 TOPIC_ACTIONS = {
     "check_balance": "action_show_balance",
+    "pay_rent": "action_prepare_payment",
 }
 #: Where the tenant finds it themselves when verification failed.
 TOPIC_HOWTOS = {
     "check_balance": "utter_balance_howto",
+    "pay_rent": "utter_pay_rent_howto",
 }
 #: Topics that already show the balance: no separate unpaid-rent alert before them.
 TOPICS_SHOWING_BALANCE = {"check_balance", "pay_rent"}

@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m bot.cli run | train | deactivate-moved-out``.
+"""Operator commands: ``python -m bot.cli run | train | deactivate-moved-out | daily-jobs``.
 
 Rasa is only ever a subprocess here: importing it (TensorFlow) would add seconds to every
 command, and the portal code is imported inside the command that needs it for the same reason.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -98,6 +99,31 @@ async def deactivate_moved_out(settings: Settings, today: date) -> int:
         await engine.dispose()
 
 
+#: How each count returned by the daily jobs is reported to the operator.
+DAILY_JOB_LABELS = {
+    "deactivated_accounts": "compte(s) désactivé(s) (départ depuis plus de 6 mois)",
+    "insurance_reminders": "rappel(s) d'échéance d'assurance habitation mis en file d'envoi",
+}
+
+
+def cmd_daily_jobs(args: argparse.Namespace) -> int:
+    """Meant for a daily cron job: every idempotent job of ``bot.portal.jobs``."""
+    from bot.portal.jobs import DailyJobsFailed, run_daily_jobs
+    from bot.portal.services.french_dates import today_in_france
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    today: date = args.today or today_in_france()
+    try:
+        results, status = asyncio.run(run_daily_jobs(Settings.from_env(), today)), 0
+    except DailyJobsFailed as error:
+        print(f"Erreur : tâche(s) en échec : {error} (voir le journal).", file=sys.stderr)
+        results, status = error.results, 1
+    print(f"Tâches quotidiennes du {today:%d/%m/%Y} :")
+    for name, count in results.items():
+        print(f"  {count} {DAILY_JOB_LABELS.get(name, name)}")
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot.cli", description="Assistant des locataires : commandes d'exploitation."
@@ -128,6 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
     )
     deactivate.set_defaults(handler=cmd_deactivate_moved_out)
+
+    daily = commands.add_parser(
+        "daily-jobs",
+        help="tâches quotidiennes : désactivations, rappels d'échéance d'assurance habitation",
+    )
+    daily.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
+    )
+    daily.set_defaults(handler=cmd_daily_jobs)
     return parser
 
 

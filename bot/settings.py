@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SERVICE_TOKEN = "dev-service-token-not-for-production"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_SYSTEMPAY_KEY = "dev-systempay-key-not-for-production"
+SYSTEMPAY_MODES = ("TEST", "PRODUCTION")
+# Check digits valid, national part all zeros: obviously not a real SEPA creditor identifier.
+DEV_CREDITOR_IDENTIFIER = "FR76ZZZ000000"
 
 
 def _env(name: str, default: str) -> str:
@@ -52,6 +57,20 @@ class Settings:
     verification_max_attempts: int = 5
     grant_minutes: int = 30
     session_token_seconds: int = 300
+    # Online rent payment (Systempay form API). The shop key signs the payment form and checks
+    # the platform's notifications; an empty URL means the development sandbox of this portal
+    # (the real platform is https://paiement.systempay.fr/vads-payment/).
+    systempay_site_id: str = "12345678"
+    systempay_key: str = DEV_SYSTEMPAY_KEY
+    systempay_mode: str = "TEST"
+    systempay_url: str = ""
+    payment_max_amount: Decimal = Decimal("5000.00")
+    payment_link_minutes: int = 30
+    upload_max_bytes: int = 5 * 1024 * 1024
+    upload_ttl_hours: int = 24
+    # Printed on the SEPA mandates the portal emails.
+    creditor_name: str = "Ophéa"
+    creditor_identifier: str = DEV_CREDITOR_IDENTIFIER
 
     @property
     def is_development(self) -> bool:
@@ -69,6 +88,11 @@ class Settings:
     @property
     def portal_url(self) -> str:
         return f"http://{self.portal_host}:{self.portal_port}"
+
+    @property
+    def payment_platform_url(self) -> str:
+        """Where the tenant's browser posts the signed payment form."""
+        return self.systempay_url or f"{self.public_base_url}/dev/systempay"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -99,9 +123,28 @@ class Settings:
             rate_limit_per_conversation=int(_env("RATE_LIMIT_PER_CONVERSATION", "8")),
             rate_limit_per_client_number=int(_env("RATE_LIMIT_PER_CLIENT_NUMBER", "5")),
             rate_limit_window_minutes=int(_env("RATE_LIMIT_WINDOW_MINUTES", "15")),
+            systempay_site_id=_env("SYSTEMPAY_SITE_ID", cls.systempay_site_id),
+            systempay_key=_env("SYSTEMPAY_KEY", DEV_SYSTEMPAY_KEY),
+            systempay_mode=_env("SYSTEMPAY_MODE", cls.systempay_mode).upper(),
+            systempay_url=_env("SYSTEMPAY_URL", ""),
+            payment_max_amount=Decimal(_env("PAYMENT_MAX_AMOUNT", str(cls.payment_max_amount))),
+            payment_link_minutes=int(_env("PAYMENT_LINK_MINUTES", "30")),
+            upload_max_bytes=int(_env("UPLOAD_MAX_BYTES", str(cls.upload_max_bytes))),
+            upload_ttl_hours=int(_env("UPLOAD_TTL_HOURS", str(cls.upload_ttl_hours))),
+            creditor_name=_env("CREDITOR_NAME", cls.creditor_name),
+            creditor_identifier=_env("CREDITOR_IDENTIFIER", DEV_CREDITOR_IDENTIFIER),
         )
         if not settings.is_development and settings.service_token == DEV_SERVICE_TOKEN:
             raise RuntimeError("PORTAL_SERVICE_TOKEN must be set in production")
         if not settings.is_development and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("PORTAL_SECRET_KEY must be set in production")
+        if settings.systempay_mode not in SYSTEMPAY_MODES:
+            raise RuntimeError("SYSTEMPAY_MODE must be TEST or PRODUCTION")
+        if not settings.is_development and settings.systempay_key == DEV_SYSTEMPAY_KEY:
+            raise RuntimeError("SYSTEMPAY_KEY must be set in production")
+        # An empty URL means the sandbox, which only exists with development settings.
+        if not settings.is_development and not settings.systempay_url:
+            raise RuntimeError("SYSTEMPAY_URL must be set in production")
+        if not settings.is_development and settings.creditor_identifier == DEV_CREDITOR_IDENTIFIER:
+            raise RuntimeError("CREDITOR_IDENTIFIER must be set in production")
         return settings

@@ -20,6 +20,7 @@ class ReceivedEmail:
     text: str
     links: list[str]
     received_at: str
+    attachments: list[str]  # file names
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -37,6 +38,7 @@ def _parse(key: str, raw: bytes) -> ReceivedEmail:
         text=text,
         links=_LINK.findall(text),
         received_at=parsedate_to_datetime(date).isoformat() if date else "",
+        attachments=[part.get_filename() or "" for part in message.iter_attachments()],
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 
 import aiosmtplib
 
@@ -16,9 +16,18 @@ def build_message(email: OutboxEmail, *, sender: str) -> EmailMessage:
     message["From"] = sender
     message["To"] = email.to_address
     message["Subject"] = email.subject
-    # A stable id lets the relay (and the tenant's client) spot a retried duplicate.
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{email.id}")
+    # A stable id lets the relay (and the tenant's client) spot a retried duplicate; make_msgid
+    # would add a random part and give each retry of the same email a different id.
+    created = email.created_at.strftime("%Y%m%d%H%M%S%f") if email.created_at else "0"
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<outbox-{email.id}.{created}@{domain}>"
     message.set_content(email.text_body)
+    # Loaded by the outbox with the email (async sessions cannot lazy-load).
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message
 
 

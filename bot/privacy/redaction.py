@@ -56,8 +56,9 @@ _IBAN_CANDIDATE = re.compile(
 )
 _DIGIT_RUN = re.compile(rf"(?<![\d.,])\d+(?:[{_SEP}]\d+)*")
 _DIGIT_GROUP = re.compile(r"\d+")
+# A payment transaction id (``trans_id=123456`` in the portal's logs) is no secret: kept.
 _SIX_DIGITS = re.compile(
-    rf"(?<![\d.,])(?<!\d[{_SEP}])\d{{3}}[{_SEP}]?\d{{3}}"
+    rf"(?<!trans_id=)(?<![\d.,])(?<!\d[{_SEP}])\d{{3}}[{_SEP}]?\d{{3}}"
     rf"(?!\d|[.,]\d|[{_SEP}]\d)(?!\s?(?:€|eur\b|euros?\b))",
     re.IGNORECASE,
 )

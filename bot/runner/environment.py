@@ -38,6 +38,16 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RATE_LIMIT_PER_CONVERSATION": str(settings.rate_limit_per_conversation),
         "RATE_LIMIT_PER_CLIENT_NUMBER": str(settings.rate_limit_per_client_number),
         "RATE_LIMIT_WINDOW_MINUTES": str(settings.rate_limit_window_minutes),
+        "SYSTEMPAY_SITE_ID": settings.systempay_site_id,
+        "SYSTEMPAY_KEY": settings.systempay_key,
+        "SYSTEMPAY_MODE": settings.systempay_mode,
+        "SYSTEMPAY_URL": settings.systempay_url,
+        "PAYMENT_MAX_AMOUNT": str(settings.payment_max_amount),
+        "PAYMENT_LINK_MINUTES": str(settings.payment_link_minutes),
+        "UPLOAD_MAX_BYTES": str(settings.upload_max_bytes),
+        "UPLOAD_TTL_HOURS": str(settings.upload_ttl_hours),
+        "CREDITOR_NAME": settings.creditor_name,
+        "CREDITOR_IDENTIFIER": settings.creditor_identifier,
     }
     if settings.database_url:
         env["PORTAL_DATABASE_URL"] = settings.database_url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 import uuid
 
 import pytest
@@ -107,7 +108,6 @@ def test_missing_activation_email_is_resent(assistant: Assistant):
     ("message", "expected"),
     [
         ("où trouver mon numéro client ?", "avis d'échéance"),
-        ("comment payer mon loyer en ligne", "Caisse d'Epargne Grand Est Europe"),
         ("je voudrais le prélèvement automatique", "le 2, le 7 ou le 10"),
         ("je déménage, que devient mon compte ?", "6 mois"),
         ("il y a une fuite d'eau dans ma cuisine", "agence"),
@@ -138,15 +138,45 @@ def test_asking_for_a_person_is_recorded_for_the_staff(assistant: Assistant):
     assert rows == [("rest", "tenant_asked", "pay_rent")]
 
 
+def code_emails(assistant: Assistant, email: str) -> list[dict]:
+    return [m for m in assistant.mailbox(email) if "code de vérification" in m["subject"]]
+
+
+def emailed_code(assistant: Assistant, email: str, *, seen: int, timeout: float = 30) -> str:
+    """The code in the newest verification email, once more than ``seen`` have arrived."""
+    deadline = time.monotonic() + timeout
+    while len(messages := code_emails(assistant, email)) <= seen:
+        assert time.monotonic() < deadline, "no verification code email"
+        time.sleep(0.2)
+    return re.search(r"\b(\d{6})\b", messages[0]["text"]).group(1)
+
+
 def test_balance_after_verifying_by_emailed_code(assistant: Assistant):
     tenant, email = sender(), "claire.dupont@example.org"
+    seen = len(code_emails(assistant, email))
     assert "vérifier" in assistant.say_text(tenant, "combien je dois ?")
     assert "code à 6 chiffres" in assistant.say_text(tenant, email)
-    message = assistant.wait_for_email(email, "code de vérification")
-    code = re.search(r"\b(\d{6})\b", message["text"]).group(1)
+    code = emailed_code(assistant, email, seen=seen)
     wrong = "000000" if code != "000000" else "111111"
     assert "4 essai" in assistant.say_text(tenant, wrong)
     reply = assistant.say_text(tenant, code)
     assert "vérifié" in reply and "412,50" in reply
     # Verified now: asking again needs no new code.
     assert "412,50" in assistant.say_text(tenant, "et mon solde ?")
+
+
+def test_pay_the_rent_in_chat_gets_a_signed_payment_page(assistant: Assistant):
+    tenant, email = sender(), "claire.dupont@example.org"
+    seen = len(code_emails(assistant, email))
+    assert "vérifier" in assistant.say_text(tenant, "je veux payer mon loyer")
+    assistant.say_text(tenant, email)
+    asked = assistant.say(tenant, emailed_code(assistant, email, seen=seen))
+    assert any("412,50" in reply.get("text", "") for reply in asked)
+    assert "Confirmez" in assistant.say_text(tenant, "412,50")
+    reply = assistant.say_text(tenant, "oui")
+    (link,) = re.findall(r"http://\S+/paiement/\S+", reply)
+    page = assistant.http.get(link, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and 'name="signature"' in page.text
+    assert 'name="vads_amount" value="41250"' in page.text
+    # Single use: the link cannot be opened twice.
+    assert assistant.http.get(link, headers={"Accept": "text/html"}).status_code == 410

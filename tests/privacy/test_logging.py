@@ -122,3 +122,12 @@ def test_filter_redacts_exception_text() -> None:
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", None, exc_info)
     RedactingFilter().filter(record)
     assert CARD not in logging.Formatter().format(record)
+
+
+def test_payment_transaction_ids_stay_readable_in_logs():
+    from bot.privacy.logging import redact_log_text
+
+    assert redact_log_text("invalid signature (trans_id=123456)") == (
+        "invalid signature (trans_id=123456)"
+    )
+    assert "123456" not in redact_log_text("code=123456 typed")

@@ -8,10 +8,22 @@ import itertools
 import logging
 
 from sanic import Request, Sanic
+from sanic.exceptions import PayloadTooLarge
 from sanic.response import HTTPResponse, json
 
 from bot.mail.smtp import SmtpSender
-from bot.portal.api import dev, pages, service_api, verification_api
+from bot.portal.api import (
+    dev,
+    direct_debit_api,
+    insurance_api,
+    pages,
+    payment_api,
+    sandbox,
+    service_api,
+    upload_pages,
+    uploads_api,
+    verification_api,
+)
 from bot.portal.api.errors import register_error_handlers
 from bot.portal.db import create_database, create_engine, session_factory
 from bot.portal.services.outbox import SendFunction, deliver_due
@@ -19,6 +31,13 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
+
+#: Bodies larger than this are refused everywhere but on the upload pages (``/depot/``).
+MAX_BODY = 1_000_000
+#: Room for the multipart envelope around a file of exactly ``upload_max_bytes``.
+MULTIPART_OVERHEAD = 64 * 1024
+#: Seconds a stopping server waits for the outbox worker to finish its delivery round.
+OUTBOX_STOP_TIMEOUT = 30
 
 
 async def _outbox_worker(app: Sanic) -> None:
@@ -41,7 +60,9 @@ async def _outbox_worker(app: Sanic) -> None:
 def create_app(settings: Settings, *, send_email: SendFunction | None = None) -> Sanic:
     """Build the portal; the database and the outbox worker start with the server."""
     app = Sanic(f"portal_{next(_app_numbers)}")
-    app.config.REQUEST_MAX_SIZE = 1_000_000
+    # Sanic's limit must let an upload of the maximum size through; ``limit_bodies`` keeps
+    # every other route at MAX_BODY.
+    app.config.REQUEST_MAX_SIZE = max(MAX_BODY, settings.upload_max_bytes + MULTIPART_OVERHEAD)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.send_email = send_email or SmtpSender(settings)
@@ -49,9 +70,20 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
     app.blueprint(service_api.bp)
     app.blueprint(verification_api.bp)
     app.blueprint(pages.bp)
+    app.blueprint(upload_pages.bp)
+    app.blueprint(uploads_api.bp)
+    app.blueprint(direct_debit_api.bp)
+    app.blueprint(insurance_api.bp)
+    app.blueprint(payment_api.bp)
     if settings.is_development:
         app.blueprint(dev.bp)
+        app.blueprint(sandbox.bp)
     register_error_handlers(app)
+
+    @app.on_request
+    async def limit_bodies(request: Request) -> None:
+        if len(request.body or b"") > MAX_BODY and not request.path.startswith("/depot/"):
+            raise PayloadTooLarge("Request body exceeds the size limit")
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
@@ -71,13 +103,13 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
 
     @app.before_server_stop
     async def stop_outbox(app: Sanic, _loop: object) -> None:
-        # Cancelling alone is not enough: SQLAlchemy 1.4 may swallow the CancelledError while a
-        # connection goes back to its pool, and the worker would then run (and block) forever.
+        # Let the current round finish rather than cancel it: a cancelled round can leave an
+        # email sent but not marked as sent, or a connection half closed, and SQLAlchemy 1.4 may
+        # swallow the CancelledError (the worker would then never stop). Cancel only if stuck.
         app.ctx.outbox_stopping = True
         app.ctx.outbox_wakeup.set()
-        app.ctx.outbox_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app.ctx.outbox_task
+        with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+            await asyncio.wait_for(app.ctx.outbox_task, OUTBOX_STOP_TIMEOUT)
 
     @app.after_server_stop
     async def close_database(app: Sanic, _loop: object) -> None:

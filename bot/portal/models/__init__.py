@@ -9,23 +9,43 @@ from bot.portal.models.account import (
 )
 from bot.portal.models.base import Base, utcnow
 from bot.portal.models.conversation import HandoffRequest, RateLimitCounter
+from bot.portal.models.direct_debit import DEBIT_DAYS, DirectDebitRequest, DirectDebitStatus
 from bot.portal.models.household import Household, Lease
-from bot.portal.models.outbox import OutboxEmail
+from bot.portal.models.insurance import (
+    IN_FORCE_STATUSES,
+    CertificateStatus,
+    InsuranceCertificate,
+)
+from bot.portal.models.outbox import OutboxAttachment, OutboxEmail
+from bot.portal.models.payment import Payment, PaymentStatus
+from bot.portal.models.upload import UPLOAD_KINDS, StoredUpload, UploadSlot
 from bot.portal.models.verification import ConversationGrant, VerificationChallenge
 
 __all__ = [
+    "DEBIT_DAYS",
+    "IN_FORCE_STATUSES",
     "LIVE_STATUSES",
+    "UPLOAD_KINDS",
     "Account",
     "AccountStatus",
     "Base",
+    "CertificateStatus",
     "ConversationGrant",
+    "DirectDebitRequest",
+    "DirectDebitStatus",
     "HandoffRequest",
     "Household",
+    "InsuranceCertificate",
     "Lease",
     "OneTimeToken",
+    "OutboxAttachment",
     "OutboxEmail",
+    "Payment",
+    "PaymentStatus",
     "RateLimitCounter",
+    "StoredUpload",
     "TokenPurpose",
+    "UploadSlot",
     "VerificationChallenge",
     "utcnow",
 ]

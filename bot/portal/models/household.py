@@ -20,6 +20,8 @@ class Household(Base):
     # Normalised (lower case, no accents, no spaces) so the tenant's spelling need not be exact.
     signatory_key = Column(String(120), nullable=False)
     move_out_date: date | None = Column(Date, nullable=True)
+    # Postal address of the home, prefilled on forms such as the SEPA mandate.
+    address = Column(String(300), nullable=True)
 
     leases = relationship("Lease", back_populates="household", order_by="Lease.id")
     accounts = relationship("Account", back_populates="household")

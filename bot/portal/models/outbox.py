@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Text
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import relationship
 
 from bot.portal.models.base import Base, UTCDateTime, utcnow
 
@@ -21,3 +22,20 @@ class OutboxEmail(Base):
     sent_at = Column(UTCDateTime, nullable=True, index=True)
     failed_at = Column(UTCDateTime, nullable=True)
     last_error = Column(String(500), nullable=True)
+
+    # Async sessions cannot lazy-load: whoever sends must load these (``selectinload``).
+    attachments = relationship(
+        "OutboxAttachment", order_by="OutboxAttachment.id", cascade="all, delete-orphan"
+    )
+
+
+class OutboxAttachment(Base):
+    """A file sent with an email (a prefilled SEPA mandate...), kept until the email is."""
+
+    __tablename__ = "outbox_attachments"
+
+    id = Column(Integer, primary_key=True)
+    email_id = Column(Integer, ForeignKey("outbox_emails.id"), nullable=False, index=True)
+    filename = Column(String(160), nullable=False)
+    content_type = Column(String(100), nullable=False)
+    data = Column(LargeBinary, nullable=False)

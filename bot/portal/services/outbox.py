@@ -7,26 +7,38 @@ accepts it. Failed attempts back off exponentially up to ``outbox_max_attempts``
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import selectinload, sessionmaker
 
-from bot.portal.models import OutboxEmail, utcnow
+from bot.portal.models import OutboxAttachment, OutboxEmail, utcnow
 from bot.portal.templating import render_email
 
 log = logging.getLogger(__name__)
 
 SendFunction = Callable[[OutboxEmail], Awaitable[None]]
 
+#: An email attachment: file name, MIME type ("application/pdf"), content.
+Attachment = tuple[str, str, bytes]
+
 
 async def enqueue_email(
-    *, session: AsyncSession, to: str, template: str, **context: object
+    *,
+    session: AsyncSession,
+    to: str,
+    template: str,
+    attachments: Sequence[Attachment] = (),
+    **context: object,
 ) -> OutboxEmail:
     subject, body = render_email(template, **context)
     email = OutboxEmail(to_address=to, subject=subject, text_body=body, template=template)
+    email.attachments = [
+        OutboxAttachment(filename=filename, content_type=content_type, data=data)
+        for filename, content_type, data in attachments
+    ]
     session.add(email)
     await session.flush()
     return email
@@ -52,6 +64,7 @@ async def deliver_due(
                 )
                 .order_by(OutboxEmail.id)
                 .limit(batch)
+                .options(selectinload(OutboxEmail.attachments))
             )
         ).all()
         sent = 0

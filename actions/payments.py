@@ -1,0 +1,173 @@
+"""Paying rent online from the chat: choose the lease, the amount (the balance by default),
+confirm; the portal returns a single-use payment link to the bank's payment page."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import PortalAction
+from actions.formatting import fmt_eur
+from actions.portal_client import NotVerified, PortalClient, default_client
+from bot.portal.errors import InvalidInput
+from bot.portal.services.payments import parse_amount
+from bot.settings import Settings
+
+PAYMENT_SLOTS = ("payment_lease", "payment_amount", "payment_confirmed")
+#: The portal's amount rule codes, and how each is explained.
+AMOUNT_PROBLEMS = {
+    "invalid_amount": "utter_invalid_amount",
+    "amount_not_positive": "utter_amount_not_positive",
+    "too_many_decimals": "utter_amount_too_many_decimals",
+    "amount_too_high": "utter_amount_too_high",
+}
+
+
+def _lease(profile: dict[str, Any], reference: str | None) -> dict[str, Any] | None:
+    return next(
+        (lease for lease in profile.get("leases", []) if lease["reference"] == reference), None
+    )
+
+
+class ActionPreparePayment(PortalAction):
+    """Before the form: one lease is chosen for the tenant; its balance is the default amount."""
+
+    def name(self) -> str:
+        return "action_prepare_payment"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        profile = await self.portal.me(conversation_id=tracker.sender_id)
+        events = [SlotSet(slot, None) for slot in PAYMENT_SLOTS]
+        leases = profile.get("leases", [])
+        if len(leases) == 1:
+            events.append(SlotSet("payment_lease", leases[0]["reference"]))
+        return events
+
+
+class ActionAskPaymentLease(PortalAction):
+    def name(self) -> str:
+        return "action_ask_payment_lease"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        profile = await self.portal.me(conversation_id=tracker.sender_id)
+        buttons = [
+            {
+                "title": f"{lease['label']} ({fmt_eur(lease['balance_due'])} dus)",
+                "payload": lease["reference"],
+            }
+            for lease in profile.get("leases", [])
+        ]
+        dispatcher.utter_message(response="utter_ask_payment_lease", buttons=buttons)
+        return []
+
+
+class ActionAskPaymentAmount(PortalAction):
+    def name(self) -> str:
+        return "action_ask_payment_amount"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        profile = await self.portal.me(conversation_id=tracker.sender_id)
+        lease = _lease(profile, tracker.get_slot("payment_lease")) or {}
+        due = Decimal(str(lease.get("balance_due", "0")))
+        buttons = [{"title": fmt_eur(due), "payload": f"{due:.2f}"}] if due > 0 else []
+        dispatcher.utter_message(
+            response="utter_ask_payment_amount_due" if due > 0 else "utter_ask_payment_amount",
+            amount=fmt_eur(due),
+            lease=lease.get("label", ""),
+            buttons=buttons,
+        )
+        return []
+
+
+class ActionAskPaymentConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_payment_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            response="utter_ask_payment_confirmed",
+            amount=fmt_eur(tracker.get_slot("payment_amount") or "0"),
+        )
+        return []
+
+
+class ValidatePaymentForm(FormValidationAction):
+    def __init__(self, portal: PortalClient | None = None):
+        self._portal = portal
+        self._maximum = Settings.from_env().payment_max_amount
+
+    def name(self) -> str:
+        return "validate_payment_form"
+
+    async def validate_payment_lease(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        portal = self._portal or default_client()
+        try:
+            profile = await portal.me(conversation_id=tracker.sender_id)
+        except NotVerified:
+            dispatcher.utter_message(response="utter_verification_expired")
+            return {"payment_lease": None, "requested_slot": None}
+        typed = str(value or "").strip().lower()
+        for lease in profile.get("leases", []):
+            if typed in (lease["reference"].lower(), lease["label"].lower()):
+                return {"payment_lease": lease["reference"]}
+        dispatcher.utter_message(response="utter_invalid_payment_lease")
+        return {"payment_lease": None}
+
+    async def validate_payment_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            amount = parse_amount(str(value or ""), maximum=self._maximum)
+        except InvalidInput as error:
+            dispatcher.utter_message(
+                response=AMOUNT_PROBLEMS.get(error.code, "utter_invalid_amount")
+            )
+            return {"payment_amount": None}
+        return {"payment_amount": f"{amount:.2f}"}
+
+
+class ActionCreatePayment(PortalAction):
+    def name(self) -> str:
+        return "action_create_payment"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        reset = [SlotSet(slot, None) for slot in PAYMENT_SLOTS]
+        if not tracker.get_slot("payment_confirmed"):
+            dispatcher.utter_message(response="utter_payment_cancelled")
+            return reset
+        try:
+            payment = await self.portal.create_payment(
+                conversation_id=tracker.sender_id,
+                lease_reference=tracker.get_slot("payment_lease"),
+                amount=tracker.get_slot("payment_amount"),
+            )
+        except NotVerified:
+            dispatcher.utter_message(response="utter_verification_expired")
+            return [*reset, SlotSet("verified", False)]
+        dispatcher.utter_message(
+            response="utter_payment_link",
+            link=payment["payment_url"],
+            amount=fmt_eur(payment["amount"]),
+            lease=payment.get("lease_label", ""),
+        )
+        return reset
+
+    def after_failure(self) -> list[dict[str, Any]]:
+        return [SlotSet(slot, None) for slot in PAYMENT_SLOTS]

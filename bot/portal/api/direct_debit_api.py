@@ -1,0 +1,125 @@
+"""Direct debit for the action server (service token, verified conversation).
+
+``GET /api/v1/direct-debit/profile`` prefills the contact details; ``POST /api/v1/iban-checks``
+validates an IBAN and proposes the bank; ``POST /api/v1/direct-debits`` records the request
+and emails the SEPA mandate. IBANs never appear in logs; answers show them only masked,
+except the check, which echoes what the tenant has just typed, formatted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from bot.portal.api.auth import service_token_required
+from bot.portal.api.inputs import conversation_id, json_object, text_field
+from bot.portal.errors import InvalidInput
+from bot.portal.models import DEBIT_DAYS
+from bot.portal.services import direct_debit, verification
+from bot.portal.services.iban import check_iban, mask_iban
+
+bp = Blueprint("direct_debit_api", url_prefix="/api/v1")
+
+
+def _int_field(body: dict[str, Any], name: str) -> int:
+    """An integer given as a number or as digits ("7" from a button)."""
+    value = body.get(name)
+    if value is None or value == "":
+        raise InvalidInput(
+            f"Le champ « {name} » est obligatoire.", code="missing_field", field=name
+        )
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidInput(f"Le champ « {name} » doit être un nombre.", code="wrong_type", field=name)
+
+
+def _references(body: dict[str, Any]) -> list[str] | None:
+    value = body.get("leases")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidInput(
+            "Le champ « leases » doit être une liste de références.",
+            code="wrong_type",
+            field="leases",
+        )
+    return value
+
+
+@bp.get("/direct-debit/profile")
+@service_token_required
+async def profile(request: Request) -> HTTPResponse:
+    async with request.app.ctx.sessions() as session:
+        grant = await verification.current_grant(
+            session=session, conversation_id=conversation_id(request)
+        )
+        found = await direct_debit.profile_for_debit(
+            session=session, household_id=grant.household_id, account_id=grant.account_id
+        )
+    return json(
+        {
+            "holder_name": found.holder_name,
+            "address": found.address,
+            "email": found.email,
+            "debit_day": found.debit_day,
+            "debit_days": list(DEBIT_DAYS),
+            "leases": [{"reference": ref, "label": label} for ref, label in found.leases],
+            "pending_mandate_reference": found.pending_reference,
+        }
+    )
+
+
+@bp.post("/iban-checks")
+@service_token_required
+async def iban_check(request: Request) -> HTTPResponse:
+    async with request.app.ctx.sessions() as session:
+        await verification.current_grant(session=session, conversation_id=conversation_id(request))
+    checked = check_iban(text_field(json_object(request), "iban"))
+    return json(
+        {
+            "valid": True,
+            "iban_formatted": checked.formatted,
+            "country_code": checked.country_code,
+            "bank_name": checked.bank_name,
+            "bic": checked.bic,
+        }
+    )
+
+
+@bp.post("/direct-debits")
+@service_token_required
+async def create(request: Request) -> HTTPResponse:
+    async with request.app.ctx.sessions.begin() as session:
+        grant = await verification.current_grant(
+            session=session, conversation_id=conversation_id(request)
+        )
+        body = json_object(request)
+        created = await direct_debit.create_request(
+            session=session,
+            settings=request.app.ctx.settings,
+            household_id=grant.household_id,
+            account_id=grant.account_id,
+            iban=text_field(body, "iban"),
+            bank_name=text_field(body, "bank_name", required=False),
+            debit_day=_int_field(body, "debit_day"),
+            holder_name=text_field(body, "holder_name"),
+            address=text_field(body, "address"),
+            rib_slot_id=_int_field(body, "rib_slot_id"),
+            lease_references=_references(body),
+        )
+    request.app.ctx.outbox_wakeup.set()
+    return json(
+        {
+            "mandate_reference": created.mandate_reference,
+            "status": created.status.value,
+            "debit_day": created.debit_day,
+            "iban_masked": mask_iban(created.iban),
+            "bank_name": created.bank_name,
+            "email": created.email,
+        },
+        status=201,
+    )

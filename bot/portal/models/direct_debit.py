@@ -1,0 +1,85 @@
+"""Direct-debit requests: what the tenant asked for, and the SEPA mandate they must sign.
+
+The portal is the system of record, so the IBAN is stored in full; it is never logged and
+shown elsewhere only masked.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    text,
+)
+from sqlalchemy.orm import relationship
+
+from bot.portal.models.base import Base, UTCDateTime, utcnow
+
+#: The days of the month the landlord can debit the rent (help page: "le 2, le 7 ou le 10").
+DEBIT_DAYS = (2, 7, 10)
+
+
+class DirectDebitStatus(str, enum.Enum):
+    PENDING_SIGNATURE = "pending_signature"  # mandate emailed, signed copy not yet received
+    ACTIVE = "active"
+    REJECTED = "rejected"
+
+
+direct_debit_leases = Table(
+    "direct_debit_request_leases",
+    Base.metadata,
+    Column("request_id", ForeignKey("direct_debit_requests.id"), primary_key=True),
+    Column("lease_id", ForeignKey("leases.id"), primary_key=True),
+)
+
+_PENDING = text("status = 'pending_signature'")
+
+
+class DirectDebitRequest(Base):
+    __tablename__ = "direct_debit_requests"
+    __table_args__ = (
+        CheckConstraint("debit_day IN (2, 7, 10)", name="ck_direct_debit_day"),
+        # At most one request waiting for its signed mandate per household, even under races.
+        Index(
+            "uq_direct_debit_one_pending",
+            "household_id",
+            unique=True,
+            sqlite_where=_PENDING,
+            postgresql_where=_PENDING,
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    household_id = Column(Integer, ForeignKey("households.id"), nullable=False, index=True)
+    account_id = Column(Integer, ForeignKey("accounts.id"), nullable=True)
+    mandate_reference = Column(String(35), unique=True, nullable=False)  # SEPA: 35 chars max
+    iban = Column(String(34), nullable=False)  # compact, upper case
+    bic = Column(String(11), nullable=True)
+    bank_name = Column(String(120), nullable=False)
+    holder_name = Column(String(120), nullable=False)
+    address = Column(String(300), nullable=False)
+    email = Column(String(254), nullable=False)
+    debit_day = Column(Integer, nullable=False)
+    rib_upload_id = Column(Integer, ForeignKey("stored_uploads.id"), nullable=False)
+    status = Column(
+        Enum(
+            DirectDebitStatus,
+            native_enum=False,
+            length=24,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        nullable=False,
+        default=DirectDebitStatus.PENDING_SIGNATURE,
+    )
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    decided_at = Column(UTCDateTime, nullable=True)
+
+    leases = relationship("Lease", secondary=direct_debit_leases, order_by="Lease.id")

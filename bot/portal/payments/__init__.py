@@ -1,0 +1,1 @@
+"""The payment platform's protocol (Systempay form API): pure functions, no I/O."""

@@ -1,0 +1,106 @@
+"""The daily jobs: deactivation of moved-out accounts and home-insurance expiry reminders, run
+once a day by ``python -m bot.cli daily-jobs``; running them again changes nothing more."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import update
+from sqlalchemy.orm import sessionmaker
+
+from bot.cli import build_parser
+from bot.portal import jobs
+from bot.portal.models import AccountStatus, Household
+from bot.settings import PROJECT_ROOT, Settings
+from tests.portal.support import Mailbox, Portal, accounts_of, outbox, words
+
+CLAIRE = "claire.dupont@example.org"
+
+
+async def _move_out(sessions: sessionmaker, client_number: str, on: date) -> None:
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Household)
+            .where(Household.client_number == client_number)
+            .values(move_out_date=on)
+        )
+
+
+async def test_the_daily_jobs_run_once_per_day_whatever_how_often_they_are_started(
+    sessions: sessionmaker, portal_settings: Settings
+) -> None:
+    today = date.today()
+    await _move_out(sessions, "11223344", today - relativedelta(months=7))
+
+    first = await jobs.run_daily_jobs(portal_settings, today)
+    again = await jobs.run_daily_jobs(portal_settings, today)
+
+    assert first == {"deactivated_accounts": 1, "insurance_reminders": 1}
+    assert again == {"deactivated_accounts": 0, "insurance_reminders": 0}
+    (nguyen,) = await accounts_of(sessions, "11223344")
+    assert nguyen.status == AccountStatus.DEACTIVATED
+    reminders = [e for e in await outbox(sessions) if e.template == "insurance_expiry_reminder"]
+    assert [e.to_address for e in reminders] == [CLAIRE]
+
+
+async def test_dupont_receives_the_reminder_by_email_once(portal: Portal, mailbox: Mailbox) -> None:
+    today = date.today()
+    assert (await jobs.run_daily_jobs(portal.settings, today))["insurance_reminders"] == 1
+    await portal.deliver_now()
+    email = await mailbox.wait_for(to=CLAIRE, subject="assurance habitation")
+    text = words(email.text)
+    assert "MAIF" in text and "P-000123" in text and "MON DOSSIER" in text
+
+    assert (await jobs.run_daily_jobs(portal.settings, today))["insurance_reminders"] == 0
+    await portal.snapshot()  # every queued email dealt with
+    assert len(mailbox.emails(CLAIRE)) == 1
+
+
+async def test_a_failing_job_does_not_stop_the_others(
+    sessions: sessionmaker, portal_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(session, settings, today):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(jobs, "DAILY_JOBS", {"broken": broken, **jobs.DAILY_JOBS})
+
+    with pytest.raises(jobs.DailyJobsFailed) as failed:
+        await jobs.run_daily_jobs(portal_settings, date.today())
+
+    assert failed.value.failed == ["broken"]
+    assert failed.value.results == {"deactivated_accounts": 0, "insurance_reminders": 1}
+
+
+def test_daily_jobs_take_an_optional_reference_date() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["daily-jobs", "--today", "2025-01-31"])
+    assert (args.command, args.today) == ("daily-jobs", date(2025, 1, 31))
+    assert parser.parse_args(["daily-jobs"]).today is None
+
+
+async def test_the_operator_command_reports_what_it_did(
+    sessions: sessionmaker, portal_settings: Settings
+) -> None:
+    env = {
+        **os.environ,
+        "ASSISTANT_VAR_DIR": str(portal_settings.var_dir),
+        "PORTAL_DATABASE_URL": portal_settings.database_url,
+    }
+    command = [sys.executable, "-m", "bot.cli", "daily-jobs", "--today", date.today().isoformat()]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    first, second = run(), run()
+
+    assert first.returncode == 0, first.stderr
+    assert "1 rappel(s) d'échéance d'assurance habitation" in first.stdout
+    assert "0 compte(s) désactivé(s)" in first.stdout
+    assert "0 rappel(s)" in second.stdout
