@@ -3,6 +3,7 @@ an upload link, then the request recorded and the prefilled SEPA mandate emailed
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -15,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.mail.smtp import build_message
 from bot.portal.models import DirectDebitRequest, DirectDebitStatus, OutboxEmail
+from bot.portal.services import direct_debit
 from bot.portal.services.outbox import enqueue_email
 from tests.portal.support import Mailbox, Portal, email_attachments, verify_conversation, words
 from tests.portal.test_uploads import pdf_file
@@ -327,3 +329,34 @@ async def test_attachments_travel_with_the_queued_email(portal: Portal) -> None:
     parts = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
     assert parts == {"note.txt": "bonjour", "a.pdf": b"%PDF-"}
     assert message.get_body(preferencelist=("plain",)).get_content().startswith("Bonjour,")
+
+
+async def test_two_requests_sent_at_once_record_only_one(portal: Portal) -> None:
+    await verify_conversation(portal, NGUYEN, "d11")
+    first_slot, second_slot = await rib_slot(portal, "d11"), await rib_slot(portal, "d11")
+
+    answers = await asyncio.gather(
+        create(portal, "d11", request_body(first_slot)),
+        create(portal, "d11", request_body(second_slot, debit_day=2)),
+    )
+
+    assert sorted(answer.status_code for answer in answers) == [201, 409]
+    assert len(await requests_in_db(portal)) == 1
+
+
+async def test_the_database_itself_keeps_one_pending_request_per_household(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await verify_conversation(portal, NGUYEN, "d12")
+    assert (
+        await create(portal, "d12", request_body(await rib_slot(portal, "d12")))
+    ).status_code == 201
+
+    async def no_pending(**_: object) -> None:  # as if a concurrent request had not committed yet
+        return None
+
+    monkeypatch.setattr(direct_debit, "_pending_request", no_pending)
+    second = await create(portal, "d12", request_body(await rib_slot(portal, "d12")))
+
+    assert (second.status_code, second.json()["error"]) == (409, "direct_debit_pending")
+    assert len(await requests_in_db(portal)) == 1

@@ -4,6 +4,7 @@ used, expired or foreign links are refused, and a refusal changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import re
@@ -327,3 +328,27 @@ async def test_the_slot_service_gives_an_absolute_single_use_url(portal: Portal)
     async with portal.sessions() as session:
         assert await uploads.slot_status(session=session, slot_id=slot.id) == "waiting"
         assert await uploads.upload_for(session=session, slot_id=slot.id) is None
+
+
+async def test_two_files_sent_at_once_through_one_link_keep_only_one(portal: Portal) -> None:
+    await verify_conversation(portal, NGUYEN, "u13")
+    slot = await new_slot(portal, "u13")
+
+    answers = await asyncio.gather(
+        send(portal, slot["upload_url"], "a.pdf", pdf_file("A"), "application/pdf"),
+        send(portal, slot["upload_url"], "b.png", image_file(), "image/png"),
+    )
+
+    assert sorted(answer.status_code for answer in answers) == [200, 410]
+    async with portal.sessions() as session:
+        assert len(list(await session.scalars(select(StoredUpload.id)))) == 1
+
+
+async def test_accented_file_names_survive_the_trip(portal: Portal) -> None:
+    await verify_conversation(portal, NGUYEN, "u14")
+    slot = await new_slot(portal, "u14")
+
+    await send(portal, slot["upload_url"], "relevé d'identité.pdf", pdf_file(), "application/pdf")
+
+    state = (await status_of(portal, "u14", slot["slot_id"])).json()
+    assert state["filename"] == "relevé d'identité.pdf"
