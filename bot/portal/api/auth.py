@@ -8,8 +8,11 @@ from functools import wraps
 
 from sanic import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.errors import NotAuthenticated
+from bot.portal.models import ConversationGrant
+from bot.portal.services.verification import current_grant
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
@@ -24,3 +27,9 @@ def service_token_required(handler: Handler) -> Handler:
         return await handler(request, *args, **kwargs)
 
     return wrapper
+
+
+async def verified_grant(request: Request, session: AsyncSession) -> ConversationGrant:
+    """The live grant of the conversation named in ``X-Conversation-Id`` (else 401)."""
+    conversation = request.headers.get("x-conversation-id", "")[:255]
+    return await current_grant(session=session, conversation_id=conversation)

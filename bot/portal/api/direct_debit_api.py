@@ -13,11 +13,11 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from bot.portal.api.auth import service_token_required
-from bot.portal.api.inputs import conversation_id, json_object, text_field
+from bot.portal.api.auth import service_token_required, verified_grant
+from bot.portal.api.inputs import json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.models import DEBIT_DAYS
-from bot.portal.services import direct_debit, verification
+from bot.portal.services import direct_debit
 from bot.portal.services.iban import check_iban, mask_iban
 
 bp = Blueprint("direct_debit_api", url_prefix="/api/v1")
@@ -54,9 +54,7 @@ def _references(body: dict[str, Any]) -> list[str] | None:
 @service_token_required
 async def profile(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         found = await direct_debit.profile_for_debit(
             session=session, household_id=grant.household_id, account_id=grant.account_id
         )
@@ -77,7 +75,7 @@ async def profile(request: Request) -> HTTPResponse:
 @service_token_required
 async def iban_check(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        await verification.current_grant(session=session, conversation_id=conversation_id(request))
+        await verified_grant(request, session)
     checked = check_iban(text_field(json_object(request), "iban"))
     return json(
         {
@@ -94,9 +92,7 @@ async def iban_check(request: Request) -> HTTPResponse:
 @service_token_required
 async def create(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions.begin() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         body = json_object(request)
         created = await direct_debit.create_request(
             session=session,

@@ -14,11 +14,11 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from bot.portal.api.auth import service_token_required
-from bot.portal.api.inputs import conversation_id, json_object, text_field
+from bot.portal.api.auth import service_token_required, verified_grant
+from bot.portal.api.inputs import json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.models import InsuranceCertificate
-from bot.portal.services import insurance, verification
+from bot.portal.services import insurance
 from bot.portal.services.french_dates import (
     format_french_date,
     parse_validity_date,
@@ -67,9 +67,7 @@ def _certificate(certificate: InsuranceCertificate | None) -> dict[str, Any] | N
 @service_token_required
 async def show(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         current = await insurance.current_certificate(
             session=session, household_id=grant.household_id
         )
@@ -94,7 +92,7 @@ async def show(request: Request) -> HTTPResponse:
 @service_token_required
 async def check_date(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        await verification.current_grant(session=session, conversation_id=conversation_id(request))
+        await verified_grant(request, session)
     valid_until = parse_validity_date(
         text_field(json_object(request), "text"), today=today_in_france()
     )
@@ -110,9 +108,7 @@ async def check_date(request: Request) -> HTTPResponse:
 @service_token_required
 async def create(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions.begin() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         body = json_object(request)
         certificate = await insurance.submit(
             session=session,

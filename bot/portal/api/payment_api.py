@@ -14,10 +14,10 @@ from urllib.parse import parse_qsl
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, json
 
-from bot.portal.api.auth import service_token_required
+from bot.portal.api.auth import service_token_required, verified_grant
 from bot.portal.api.inputs import conversation_id, json_object, text_field
 from bot.portal.errors import InvalidInput
-from bot.portal.services import payments, verification
+from bot.portal.services import payments
 from bot.portal.templating import render
 
 bp = Blueprint("payments")
@@ -68,9 +68,7 @@ async def create_payment(request: Request) -> HTTPResponse:
     body = json_object(request)
     settings = request.app.ctx.settings
     async with request.app.ctx.sessions.begin() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         issued = await payments.create_payment(
             session=session,
             settings=settings,

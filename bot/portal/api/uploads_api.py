@@ -10,11 +10,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sqlalchemy import select
 
-from bot.portal.api.auth import service_token_required
-from bot.portal.api.inputs import conversation_id, json_object, text_field
+from bot.portal.api.auth import service_token_required, verified_grant
+from bot.portal.api.inputs import json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.models import StoredUpload
-from bot.portal.services import uploads, verification
+from bot.portal.services import uploads
 
 bp = Blueprint("uploads_api", url_prefix="/api/v1")
 
@@ -32,9 +32,7 @@ def _kinds(body: dict[str, object]) -> frozenset[str]:
 @service_token_required
 async def create_slot(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions.begin() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         body = json_object(request)
         slot, url = await uploads.create_upload_slot(
             session=session,
@@ -53,9 +51,7 @@ async def create_slot(request: Request) -> HTTPResponse:
 @service_token_required
 async def slot_state(request: Request, slot_id: int) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         slot = await uploads.slot_of_household(
             session=session, slot_id=slot_id, household_id=grant.household_id
         )

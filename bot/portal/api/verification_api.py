@@ -11,7 +11,7 @@ from decimal import Decimal
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
-from bot.portal.api.auth import service_token_required
+from bot.portal.api.auth import service_token_required, verified_grant
 from bot.portal.api.inputs import conversation_id, json_object, text_field
 from bot.portal.errors import InvalidInput, RateLimited, TokenInvalid
 from bot.portal.models import Account, Household
@@ -99,9 +99,7 @@ async def end(request: Request) -> HTTPResponse:
 async def me(request: Request) -> HTTPResponse:
     """The verified household: identifier, leases with rent and balance (euros, 2 decimals)."""
     async with request.app.ctx.sessions() as session:
-        grant = await verification.current_grant(
-            session=session, conversation_id=conversation_id(request)
-        )
+        grant = await verified_grant(request, session)
         account = await session.get(Account, grant.account_id)
         household = await session.get(Household, grant.household_id)
         if account is None or household is None:
