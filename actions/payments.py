@@ -15,7 +15,7 @@ from actions.base import PortalAction
 from actions.formatting import fmt_eur
 from actions.portal_client import NotVerified, PortalClient, default_client
 from bot.portal.errors import InvalidInput
-from bot.portal.services.payments import parse_amount
+from bot.portal.services.payment_rules import parse_amount
 from bot.settings import Settings
 
 PAYMENT_SLOTS = ("payment_lease", "payment_amount", "payment_confirmed")

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from bot.portal.errors import InvalidInput, NotFound
 from bot.portal.models import Lease, OutboxEmail, Payment, PaymentStatus, utcnow
 from bot.portal.payments import systempay
-from bot.portal.services.payments import choose_lease, format_eur, parse_amount
+from bot.portal.services.payment_rules import choose_lease, format_eur, parse_amount
 from tests.portal.support import (
     Mailbox,
     Portal,
