@@ -32,6 +32,7 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services import uploads
+from bot.portal.services.balance import leases_of
 from bot.portal.services.households import live_account_of
 from bot.portal.services.iban import IbanCheck, check_iban, mask_iban
 from bot.portal.services.mandate_pdf import RETURN_ADDRESS, MandateDetails, render_mandate_pdf
@@ -70,14 +71,6 @@ async def _pending_request(
     )
 
 
-async def _leases(*, session: AsyncSession, household_id: int) -> list[Lease]:
-    return list(
-        await session.scalars(
-            select(Lease).where(Lease.household_id == household_id).order_by(Lease.id)
-        )
-    )
-
-
 async def profile_for_debit(
     *, session: AsyncSession, household_id: int, account_id: int
 ) -> DebitProfile:
@@ -86,7 +79,7 @@ async def profile_for_debit(
     account = await session.get(Account, account_id)
     if household is None or account is None or account.household_id != household_id:
         raise NotFound("Compte introuvable.", code="account_not_found")
-    leases = await _leases(session=session, household_id=household_id)
+    leases = await leases_of(session=session, household_id=household_id)
     pending = await _pending_request(session=session, household_id=household_id)
     return DebitProfile(
         holder_name=household.signatory_surname,
@@ -159,7 +152,7 @@ async def _rib_upload_id(*, session: AsyncSession, household_id: int, slot_id: i
 async def _chosen_leases(
     *, session: AsyncSession, household_id: int, references: Sequence[str] | None
 ) -> list[Lease]:
-    leases = await _leases(session=session, household_id=household_id)
+    leases = await leases_of(session=session, household_id=household_id)
     if not references:
         return leases
     chosen = [lease for lease in leases if lease.reference in set(references)]

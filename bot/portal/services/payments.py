@@ -19,7 +19,6 @@ by a conditional ``UPDATE``, so a repeated or concurrent notification cannot cou
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
@@ -46,6 +45,7 @@ from bot.portal.services.payment_rules import (  # noqa: F401 - re-exported for 
     parse_amount,
     status_for,
 )
+from bot.portal.services.tokens import digest
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,6 @@ log = logging.getLogger(__name__)
 FRANCE = ZoneInfo("Europe/Paris")
 NOTIFICATION_PATH = "/paiement/notification"
 RETURN_PATH = "/paiement/retour"
-
-
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def _loggable(value: str | None) -> str:
@@ -133,7 +129,7 @@ async def create_payment(
         conversation_id=conversation_id or None,
         amount=value,
         status=PaymentStatus.CREATED,
-        token_hash=_digest(token),
+        token_hash=digest(token),
         created_at=now,
         expires_at=now + timedelta(minutes=settings.payment_link_minutes),
     )
@@ -161,7 +157,7 @@ async def open_payment(*, session: AsyncSession, settings: Settings, token: str)
     """Use the link once: mark the payment pending and sign the form for the platform."""
     if not token or len(token) > 200:
         return OpenedLink("token_invalid")
-    payment = await session.scalar(select(Payment).where(Payment.token_hash == _digest(token)))
+    payment = await session.scalar(select(Payment).where(Payment.token_hash == digest(token)))
     if payment is None:
         return OpenedLink("token_invalid")
     if payment.opened_at is not None:

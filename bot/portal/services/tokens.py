@@ -13,7 +13,8 @@ from bot.portal.errors import TokenInvalid
 from bot.portal.models import Account, OneTimeToken, TokenPurpose, utcnow
 
 
-def _digest(raw: str) -> str:
+def digest(raw: str) -> str:
+    """How every link secret (account links, upload and payment links) is stored."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -37,7 +38,7 @@ async def issue_token(
         OneTimeToken(
             account_id=account.id,
             purpose=purpose,
-            token_hash=_digest(raw),
+            token_hash=digest(raw),
             created_at=now,
             expires_at=now + ttl,
         )
@@ -54,7 +55,7 @@ async def find_valid_token(
         raise TokenInvalid(code="token_invalid")
     token = await session.scalar(
         select(OneTimeToken).where(
-            OneTimeToken.token_hash == _digest(raw), OneTimeToken.purpose == purpose
+            OneTimeToken.token_hash == digest(raw), OneTimeToken.purpose == purpose
         )
     )
     if token is None or token.revoked_at is not None:

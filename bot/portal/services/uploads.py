@@ -32,6 +32,7 @@ from sqlalchemy.orm import undefer
 
 from bot.portal.errors import InvalidInput, NotFound, TokenInvalid
 from bot.portal.models import UPLOAD_KINDS, StoredUpload, UploadSlot, utcnow
+from bot.portal.services.tokens import digest
 from bot.settings import Settings
 
 UPLOAD_PATH = "/depot/"
@@ -40,10 +41,6 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
 #: Larger images are refused rather than decoded (a small file can hide a huge bitmap).
 MAX_IMAGE_PIXELS = 60_000_000
-
-
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- slots
@@ -72,7 +69,7 @@ async def create_upload_slot(
         household_id=household_id,
         purpose=purpose,
         kinds_text=",".join(sorted(kinds)),
-        token_hash=_digest(raw),
+        token_hash=digest(raw),
         created_at=now,
         expires_at=now + timedelta(hours=settings.upload_ttl_hours),
     )
@@ -86,7 +83,7 @@ async def open_slot(*, session: AsyncSession, raw_token: str) -> UploadSlot:
     if not raw_token or len(raw_token) > 200:
         raise TokenInvalid(code="token_invalid")
     slot = await session.scalar(
-        select(UploadSlot).where(UploadSlot.token_hash == _digest(raw_token))
+        select(UploadSlot).where(UploadSlot.token_hash == digest(raw_token))
     )
     if slot is None:
         raise TokenInvalid(code="token_invalid")
