@@ -18,6 +18,7 @@ from bot.portal.api.auth import service_token_required, verified_grant
 from bot.portal.api.inputs import conversation_id, json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.services import payments
+from bot.portal.services.payment_rules import format_eur
 from bot.portal.templating import render
 
 bp = Blueprint("payments")
@@ -84,7 +85,7 @@ async def create_payment(request: Request) -> HTTPResponse:
             "payment_url": payments.payment_url(settings, issued.token),
             "expires_at": payment.expires_at.isoformat(),
             "amount": f"{payment.amount:.2f}",
-            "amount_text": payments.format_eur(payment.amount),
+            "amount_text": format_eur(payment.amount),
             "lease_reference": lease.reference,
             "lease_label": lease.label,
             "reference": payment.reference,
@@ -104,7 +105,7 @@ async def payment_page(request: Request, token: str) -> HTTPResponse:
         "payments/redirect.html",
         action=settings.payment_platform_url,
         fields=opened.fields,
-        amount=payments.format_eur(opened.payment.amount),
+        amount=format_eur(opened.payment.amount),
         reference=opened.payment.reference,
         lease_label=opened.lease.label,
         lease_reference=opened.lease.reference,
@@ -144,7 +145,7 @@ async def payment_return(request: Request) -> HTTPResponse:
     return _page(
         "payments/result.html",
         outcome=outcome,
-        amount=payments.format_eur(view.payment.amount),
+        amount=format_eur(view.payment.amount),
         reference=view.payment.reference,
         lease_label=view.lease.label,
         lease_reference=view.lease.reference,

@@ -30,7 +30,8 @@ from sanic.response import HTTPResponse, html, json, redirect
 
 from bot.portal.api.payment_api import platform_fields
 from bot.portal.payments import systempay
-from bot.portal.services.payments import NOTIFICATION_PATH, format_eur
+from bot.portal.services.payment_rules import format_eur
+from bot.portal.services.payments import NOTIFICATION_PATH
 from bot.portal.templating import render
 from bot.settings import Settings
 

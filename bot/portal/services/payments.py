@@ -36,9 +36,7 @@ from bot.portal.models.payment import OPEN_STATUSES
 from bot.portal.payments import systempay
 from bot.portal.services.balance import leases_of
 from bot.portal.services.outbox import enqueue_email
-from bot.portal.services.payment_rules import (  # noqa: F401 - re-exported for callers
-    CENT,
-    MAX_AMOUNT_TEXT,
+from bot.portal.services.payment_rules import (
     choose_lease,
     default_amount,
     format_eur,
