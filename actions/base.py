@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.portal_client import (
+    NotVerified,
     PortalClient,
     PortalRejected,
     PortalUnavailable,
@@ -54,6 +57,9 @@ class PortalAction(Action, ABC):
     ) -> list[dict[str, Any]]:
         try:
             return await self.call(dispatcher, tracker, domain)
+        except NotVerified:
+            dispatcher.utter_message(response="utter_verification_expired")
+            return [*self.after_failure(), SlotSet("verified", False)]
         except TooManyAttempts:
             dispatcher.utter_message(response="utter_too_many_attempts")
         except PortalRejected as rejected:
@@ -63,3 +69,47 @@ class PortalAction(Action, ABC):
         except PortalUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
         return self.after_failure()
+
+
+class VerifiedFormValidation(FormValidationAction, ABC):
+    """Validation of a form that works on a verified account.
+
+    When the portal says the verification has expired, the form ends at once (no slot is left
+    to ask) and its submit action, finding ``verified`` false, says so.
+    """
+
+    def __init__(self, portal: PortalClient | None = None):
+        self._portal = portal
+
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form name>``."""
+
+    @property
+    def portal(self) -> PortalClient:
+        return self._portal or default_client()
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("verified") is False:
+            return []
+        return domain_slots
+
+    async def guarded(
+        self, slot: str, dispatcher: CollectingDispatcher, check: Awaitable[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run a portal check for ``slot``; portal failures leave the slot empty, explained."""
+        try:
+            return await check
+        except NotVerified:
+            return {slot: None, "verified": False}
+        except TooManyAttempts:
+            dispatcher.utter_message(response="utter_too_many_attempts")
+        except PortalUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+        return {slot: None}

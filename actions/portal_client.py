@@ -45,6 +45,10 @@ class NotVerified(PortalRejected):
     """The portal holds no live verification for this conversation (never, or expired)."""
 
 
+#: Statuses an action lets through to ``PortalAction.run`` (expired verification, rate limit).
+PASSED_ON = (401, 429)
+
+
 class PortalClient:
     """Async client for ``/api/v1``; one ``httpx.AsyncClient`` reused across calls."""
 
@@ -151,6 +155,89 @@ class PortalClient:
         """``{"payment_url", "expires_at", "amount", "lease_label"}`` for a verified household."""
         payload = {"lease_reference": lease_reference, "amount": amount}
         return await self._post("/payments", payload, conversation_id)
+
+    # --- uploads ------------------------------------------------------------------------------
+
+    async def create_upload(self, *, conversation_id: str, purpose: str, kinds: list[str]) -> dict:
+        """``{"slot_id", "upload_url", "expires_at"}``: a single-use link to send one file."""
+        payload = {"purpose": purpose, "kinds": kinds}
+        return await self._post("/uploads", payload, conversation_id)
+
+    async def upload_status(self, *, conversation_id: str, slot_id: int) -> dict:
+        """``{"status": "waiting" | "received" | "expired", "filename", "kind", ...}``."""
+        return await self._request("GET", f"/uploads/{int(slot_id)}", conversation_id)
+
+    # --- direct debit -------------------------------------------------------------------------
+
+    async def direct_debit_profile(self, *, conversation_id: str) -> dict:
+        """Prefill: ``holder_name``, ``address``, ``email``, ``debit_day``, ``leases``,
+        ``pending_mandate_reference``."""
+        return await self._request("GET", "/direct-debit/profile", conversation_id)
+
+    async def remember_iban(self, *, conversation_id: str, iban: str) -> dict:
+        """The portal keeps the IBAN for this conversation: ``{"iban_masked", "bank_name"...}``."""
+        return await self._request("PUT", "/direct-debit/iban", conversation_id, {"iban": iban})
+
+    async def create_direct_debit(
+        self,
+        *,
+        conversation_id: str,
+        bank_name: str,
+        debit_day: int,
+        holder_name: str,
+        address: str,
+        rib_slot_id: int,
+    ) -> dict:
+        """Record the request with the IBAN kept by ``remember_iban``; the mandate is emailed."""
+        payload = {
+            "bank_name": bank_name,
+            "debit_day": debit_day,
+            "holder_name": holder_name,
+            "address": address,
+            "rib_slot_id": rib_slot_id,
+        }
+        return await self._post("/direct-debits", payload, conversation_id)
+
+    # --- home insurance -----------------------------------------------------------------------
+
+    async def insurance(self, *, conversation_id: str) -> dict:
+        """``{"certificate", "pending", "insurers", "upload", "validation_delay_hours"}``."""
+        return await self._request("GET", "/insurance", conversation_id)
+
+    async def check_insurance_field(self, *, conversation_id: str, field: str, text: str) -> dict:
+        """``field`` is ``date`` (``{"valid_until", "valid_until_text"}``), ``insurer`` or
+        ``policy-number`` (``{"value"}``); a refusal raises ``PortalRejected`` with its code."""
+        return await self._post(f"/insurance-checks/{field}", {"text": text}, conversation_id)
+
+    async def submit_insurance(
+        self,
+        *,
+        conversation_id: str,
+        insurer: str,
+        policy_number: str,
+        valid_until: str,
+        upload_slot_id: int,
+    ) -> dict:
+        payload = {
+            "insurer": insurer,
+            "policy_number": policy_number,
+            "valid_until": valid_until,
+            "upload_slot_id": upload_slot_id,
+        }
+        return await self._post("/insurance-submissions", payload, conversation_id)
+
+    # --- account changes ----------------------------------------------------------------------
+
+    async def request_identifier_change(self, *, conversation_id: str, new_email: str) -> dict:
+        """A confirmation link goes to the new address: ``{"sent_to_masked"}``."""
+        return await self._post("/identifier-changes", {"new_email": new_email}, conversation_id)
+
+    async def request_password_change(self, *, conversation_id: str) -> dict:
+        """A link to choose a new password goes to the account's address: ``{"sent_to_masked"}``."""
+        return await self._post("/password-changes", {}, conversation_id)
+
+    async def unsubscribe(self, *, conversation_id: str) -> dict:
+        return await self._post("/unsubscriptions", {}, conversation_id)
 
 
 _default: PortalClient | None = None

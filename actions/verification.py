@@ -14,6 +14,7 @@ from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, Slot
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.accounts import clear_identity_slots
 from actions.balance import unpaid_alert
 from actions.base import PortalAction
 from actions.portal_client import (
@@ -30,11 +31,21 @@ from actions.slot_rules import email_from
 TOPIC_ACTIONS = {
     "check_balance": "action_show_balance",
     "pay_rent": "action_prepare_payment",
+    "setup_direct_debit": "action_prepare_direct_debit",
+    "update_insurance": "action_prepare_insurance",
+    "change_identifier": "action_prepare_identifier_change",
+    "change_password": "action_request_password_change",
+    "unsubscribe": "action_prepare_unsubscribe",
 }
 #: Where the tenant finds it themselves when verification failed.
 TOPIC_HOWTOS = {
     "check_balance": "utter_balance_howto",
     "pay_rent": "utter_pay_rent_howto",
+    "setup_direct_debit": "utter_direct_debit_howto",
+    "update_insurance": "utter_insurance_howto",
+    "change_identifier": "utter_change_identifier",
+    "change_password": "utter_change_password",
+    "unsubscribe": "utter_unsubscribe_howto",
 }
 #: Topics that already show the balance: no separate unpaid-rent alert before them.
 TOPICS_SHOWING_BALANCE = {"check_balance", "pay_rent"}
@@ -149,6 +160,25 @@ class ActionResumeTopic(PortalAction):
         else:
             dispatcher.utter_message(response="utter_anything_else")
         return events
+
+
+class ActionExplainPendingTopic(Action):
+    """The tenant declined to verify: forget what was typed and explain how to do it from the
+    tenant area instead."""
+
+    def name(self) -> str:
+        return "action_explain_pending_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        howto = TOPIC_HOWTOS.get(tracker.get_slot("pending_topic") or "")
+        dispatcher.utter_message(response=howto or "utter_cancelled")
+        return [
+            *clear_identity_slots(),
+            SlotSet("verification_code", None),
+            SlotSet("pending_topic", None),
+        ]
 
 
 class ActionSessionStart(Action):

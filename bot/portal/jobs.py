@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.db import create_engine, session_factory
 from bot.portal.services.accounts import deactivate_moved_out
+from bot.portal.services.direct_debit import purge_expired_drafts
 from bot.portal.services.insurance import send_expiry_reminders
 from bot.settings import Settings
 
@@ -31,10 +32,15 @@ async def _insurance_reminders(session: AsyncSession, settings: Settings, today:
     return await send_expiry_reminders(session=session, settings=settings, today=today)
 
 
+async def _purge_iban_drafts(session: AsyncSession, settings: Settings, today: date) -> int:
+    return await purge_expired_drafts(session=session)
+
+
 #: Name of the count in the result -> job; add new daily jobs here.
 DAILY_JOBS: dict[str, Job] = {
     "deactivated_accounts": _deactivate_moved_out,
     "insurance_reminders": _insurance_reminders,
+    "expired_iban_drafts": _purge_iban_drafts,
 }
 
 

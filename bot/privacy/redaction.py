@@ -56,9 +56,11 @@ _IBAN_CANDIDATE = re.compile(
 )
 _DIGIT_RUN = re.compile(rf"(?<![\d.,])\d+(?:[{_SEP}]\d+)*")
 _DIGIT_GROUP = re.compile(r"\d+")
-# A payment transaction id (``trans_id=123456`` in the portal's logs) is no secret: kept.
+# A payment transaction id (``trans_id=123456`` in the portal's logs) is no secret: kept;
+# nor are digits glued to letters (``P-000123``, a policy number): codes are typed alone.
 _SIX_DIGITS = re.compile(
-    rf"(?<!trans_id=)(?<![\d.,])(?<!\d[{_SEP}])\d{{3}}[{_SEP}]?\d{{3}}"
+    rf"(?<!trans_id=)(?<![\d.,])(?<!\d[{_SEP}])(?<![^\W\d_])(?<![^\W\d_][-_/])"
+    rf"\d{{3}}[{_SEP}]?\d{{3}}(?![^\W\d_])"
     rf"(?!\d|[.,]\d|[{_SEP}]\d)(?!\s?(?:€|eur\b|euros?\b))",
     re.IGNORECASE,
 )

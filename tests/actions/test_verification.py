@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,6 +13,7 @@ from actions.formatting import fmt_eur
 from actions.portal_client import PortalClient
 from actions.verification import (
     ActionCheckVerification,
+    ActionExplainPendingTopic,
     ActionResumeTopic,
     ActionSessionStart,
     ValidateVerifyForm,
@@ -58,10 +61,12 @@ class FakePortal:
     def __init__(self, routes: dict[tuple[str, str], tuple[int, dict]]):
         self.routes = routes
         self.calls: list[tuple[str, str]] = []
+        self.sent: list[dict] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         key = (request.method, request.url.path.removeprefix("/api/v1"))
         self.calls.append(key)
+        self.sent.append(json.loads(request.content) if request.content else {})
         status, body = self.routes.get(key, (404, {"error": "not_found"}))
         return httpx.Response(status, json=body)
 
@@ -156,12 +161,13 @@ async def test_a_code_that_is_not_six_digits_is_explained_without_calling_the_po
 async def test_after_verification_an_unpaid_balance_is_announced_before_other_topics():
     portal = FakePortal({("GET", "/me"): (200, DUPONT)})
     dispatcher = CollectingDispatcher()
-    await ActionResumeTopic(portal.client()).run(
+    events = await ActionResumeTopic(portal.client()).run(
         dispatcher,
         tracker(slots={"verified": True, "pending_topic": "update_insurance"}),
         domain(),
     )
-    assert said(dispatcher) == ["utter_verified", "utter_unpaid_alert", "utter_anything_else"]
+    assert said(dispatcher) == ["utter_verified", "utter_unpaid_alert"]
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_prepare_insurance"]
     assert dispatcher.messages[1]["amount"] == "412,50\u00a0€"
 
 
@@ -231,3 +237,22 @@ async def test_session_start_without_token_asks_nothing_of_the_portal():
     )
     assert [e["event"] for e in events] == ["session_started", "action"]
     assert portal.calls == []
+
+
+@pytest.mark.parametrize(
+    ("topic", "reply"),
+    [
+        ("setup_direct_debit", "utter_direct_debit_howto"),
+        ("update_insurance", "utter_insurance_howto"),
+        ("unsubscribe", "utter_unsubscribe_howto"),
+        (None, "utter_cancelled"),
+    ],
+)
+async def test_declining_verification_explains_how_to_do_it_in_the_tenant_area(topic, reply):
+    dispatcher = CollectingDispatcher()
+    events = await ActionExplainPendingTopic().run(
+        dispatcher, tracker(slots={"pending_topic": topic}), domain()
+    )
+    assert said(dispatcher) == [reply]
+    cleared = {e["name"] for e in events if e["value"] is None}
+    assert {"pending_topic", "email", "verification_code"} <= cleared

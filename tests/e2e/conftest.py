@@ -38,15 +38,18 @@ class Assistant:
     def portal(self) -> str:
         return self.settings.portal_url
 
-    def say(self, sender: str, message: str) -> list[dict]:
-        response = self.http.post(
-            f"{self.rasa}/webhooks/rest/webhook", json={"sender": sender, "message": message}
-        )
+    def say(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+        """Send a message over the REST channel; on a new conversation Rasa passes
+        ``metadata`` to ``action_session_start`` as ``session_started_metadata``."""
+        body: dict = {"sender": sender, "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
+        response = self.http.post(f"{self.rasa}/webhooks/rest/webhook", json=body)
         response.raise_for_status()
         return response.json()
 
-    def say_text(self, sender: str, message: str) -> str:
-        return "\n".join(reply.get("text", "") for reply in self.say(sender, message))
+    def say_text(self, sender: str, message: str, metadata: dict | None = None) -> str:
+        return "\n".join(reply.get("text", "") for reply in self.say(sender, message, metadata))
 
     def mailbox(self, to: str) -> list[dict]:
         response = self.http.get(f"{self.portal}/dev/mailbox", params={"to": to})

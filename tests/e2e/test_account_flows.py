@@ -108,7 +108,6 @@ def test_missing_activation_email_is_resent(assistant: Assistant):
     ("message", "expected"),
     [
         ("où trouver mon numéro client ?", "avis d'échéance"),
-        ("je voudrais le prélèvement automatique", "le 2, le 7 ou le 10"),
         ("je déménage, que devient mon compte ?", "6 mois"),
         ("il y a une fuite d'eau dans ma cuisine", "agence"),
         ("es-tu un robot ?", "assistant automatique"),

@@ -172,10 +172,17 @@ class Portal:
         return headers
 
     async def api(
-        self, path: str, body: object, *, conversation_id: str | None = None
+        self,
+        path: str,
+        body: object,
+        *,
+        conversation_id: str | None = None,
+        method: str = "POST",
     ) -> httpx.Response:
-        """POST a JSON body to the service API with the service token."""
-        return await self.client.post(path, json=body, headers=self.headers(conversation_id))
+        """Send a JSON body (POST by default) to the service API with the service token."""
+        return await self.client.request(
+            method, path, json=body, headers=self.headers(conversation_id)
+        )
 
     async def open_link(self, link: str) -> httpx.Response:
         """Follow an emailed link as a browser does."""

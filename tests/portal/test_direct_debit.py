@@ -360,3 +360,75 @@ async def test_the_database_itself_keeps_one_pending_request_per_household(
 
     assert (second.status_code, second.json()["error"]) == (409, "direct_debit_pending")
     assert len(await requests_in_db(portal)) == 1
+
+
+# --------------------------------------------------------------------------- the chat's draft
+
+
+async def remember(portal: Portal, conversation: str, iban: str):
+    return await portal.api(
+        "/api/v1/direct-debit/iban", {"iban": iban}, conversation_id=conversation, method="PUT"
+    )
+
+
+async def test_the_iban_typed_in_chat_is_kept_by_the_portal_for_the_request(
+    portal: Portal, mailbox: Mailbox
+) -> None:
+    await verify_conversation(portal, CLAIRE, "draft-1")
+    kept = await remember(portal, "draft-1", IBAN)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["iban_masked"] == "FR76 **** **** **** **** ***0 189"
+    assert "3000 6000" not in kept.text  # never echoed whole
+    body = request_body(await rib_slot(portal, "draft-1"))
+    del body["iban"]
+    created = await create(portal, "draft-1", body)
+    assert created.status_code == 201, created.text
+    (request,) = await requests_in_db(portal)
+    assert request.iban == "FR7630006000011234567890189"
+    # Sent: the draft is gone, a second request cannot reuse it.
+    again = await create(portal, "draft-1", body)
+    assert again.status_code == 409 and again.json()["error"] == "iban_missing"
+
+
+async def test_a_new_iban_replaces_the_previous_one(portal: Portal) -> None:
+    await verify_conversation(portal, CLAIRE, "draft-2")
+    await remember(portal, "draft-2", "DE89 3704 0044 0532 0130 00")
+    await remember(portal, "draft-2", IBAN)
+    body = request_body(await rib_slot(portal, "draft-2"))
+    del body["iban"]
+    assert (await create(portal, "draft-2", body)).status_code == 201
+    (request,) = await requests_in_db(portal)
+    assert request.iban.startswith("FR76")
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("FR76 3000 6000 0112 3456 7890 188", "invalid_iban_checksum"),
+        ("FR76 3000", "invalid_iban_length"),
+        ("", "missing_field"),
+    ],
+)
+async def test_a_wrong_iban_is_refused_and_nothing_kept(
+    portal: Portal, typed: str, code: str
+) -> None:
+    await verify_conversation(portal, CLAIRE, "draft-3")
+    refused = await remember(portal, "draft-3", typed)
+    assert refused.status_code == 400 and refused.json()["error"] == code
+    body = request_body(await rib_slot(portal, "draft-3"))
+    del body["iban"]
+    assert (await create(portal, "draft-3", body)).json()["error"] == "iban_missing"
+
+
+async def test_another_conversation_cannot_use_the_iban(portal: Portal) -> None:
+    await verify_conversation(portal, CLAIRE, "draft-4")
+    await remember(portal, "draft-4", IBAN)
+    await verify_conversation(portal, CLAIRE, "draft-5")
+    body = request_body(await rib_slot(portal, "draft-5"))
+    del body["iban"]
+    assert (await create(portal, "draft-5", body)).json()["error"] == "iban_missing"
+
+
+async def test_unverified_conversations_cannot_leave_an_iban(portal: Portal) -> None:
+    refused = await remember(portal, "nobody", IBAN)
+    assert refused.status_code == 401

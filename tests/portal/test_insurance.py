@@ -163,6 +163,33 @@ async def test_an_unverified_conversation_sees_and_changes_nothing(portal) -> No
     assert await portal.snapshot() == before
 
 
+# --------------------------------------------------------------------------- typed fields
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "status", "expected"),
+    [
+        ("insurer", "credit agricole", 200, "Crédit Agricole Assurances"),
+        ("insurer", "  Mutuelle   des Lilas ", 200, "Mutuelle des Lilas"),
+        ("insurer", "?", 400, "invalid_insurer"),
+        ("policy-number", " p-000 777 ", 200, "P-000 777"),
+        ("policy-number", "ab", 400, "invalid_policy_number"),
+        ("policy-number", "<script>", 400, "invalid_policy_number"),
+        ("colour", "bleu", 404, "unknown_field"),
+    ],
+)
+async def test_insurer_and_policy_number_are_checked_as_the_tenant_goes(
+    portal, field: str, typed: str, status: int, expected: str
+) -> None:
+    await verify_conversation(portal, CLAIRE, "ins-field")
+    answer = await portal.api(
+        f"/api/v1/insurance-checks/{field}", {"text": typed}, conversation_id="ins-field"
+    )
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert (body["value"] if status == 200 else body["error"]) == expected
+
+
 # --------------------------------------------------------------------------- typed dates
 
 

@@ -1,21 +1,23 @@
-"""The daily jobs: deactivation of moved-out accounts and home-insurance expiry reminders, run
-once a day by ``python -m bot.cli daily-jobs``; running them again changes nothing more."""
+"""The daily jobs: deactivation of moved-out accounts, home-insurance expiry reminders and
+forgotten IBAN drafts, run once a day by ``python -m bot.cli daily-jobs``; running them again
+changes nothing more."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.cli import build_parser
 from bot.portal import jobs
-from bot.portal.models import AccountStatus, Household
+from bot.portal.models import AccountStatus, DirectDebitDraft, Household, utcnow
+from bot.portal.services.direct_debit import remember_iban
 from bot.settings import PROJECT_ROOT, Settings
 from tests.portal.support import Mailbox, Portal, accounts_of, outbox, words
 
@@ -40,8 +42,8 @@ async def test_the_daily_jobs_run_once_per_day_whatever_how_often_they_are_start
     first = await jobs.run_daily_jobs(portal_settings, today)
     again = await jobs.run_daily_jobs(portal_settings, today)
 
-    assert first == {"deactivated_accounts": 1, "insurance_reminders": 1}
-    assert again == {"deactivated_accounts": 0, "insurance_reminders": 0}
+    assert first == {"deactivated_accounts": 1, "insurance_reminders": 1, "expired_iban_drafts": 0}
+    assert again == {"deactivated_accounts": 0, "insurance_reminders": 0, "expired_iban_drafts": 0}
     (nguyen,) = await accounts_of(sessions, "11223344")
     assert nguyen.status == AccountStatus.DEACTIVATED
     reminders = [e for e in await outbox(sessions) if e.template == "insurance_expiry_reminder"]
@@ -73,7 +75,11 @@ async def test_a_failing_job_does_not_stop_the_others(
         await jobs.run_daily_jobs(portal_settings, date.today())
 
     assert failed.value.failed == ["broken"]
-    assert failed.value.results == {"deactivated_accounts": 0, "insurance_reminders": 1}
+    assert failed.value.results == {
+        "deactivated_accounts": 0,
+        "insurance_reminders": 1,
+        "expired_iban_drafts": 0,
+    }
 
 
 def test_daily_jobs_take_an_optional_reference_date() -> None:
@@ -104,3 +110,25 @@ async def test_the_operator_command_reports_what_it_did(
     assert "1 rappel(s) d'échéance d'assurance habitation" in first.stdout
     assert "0 compte(s) désactivé(s)" in first.stdout
     assert "0 rappel(s)" in second.stdout
+
+
+async def test_an_iban_typed_for_a_request_never_sent_is_dropped(
+    sessions: sessionmaker, portal_settings: Settings
+) -> None:
+    async with sessions.begin() as session:
+        household = await session.scalar(
+            select(Household).where(Household.client_number == "87654321")
+        )
+        for conversation, hours in (("old", -1), ("live", 1)):
+            await remember_iban(
+                session=session,
+                conversation_id=conversation,
+                household_id=household.id,
+                iban="FR7630006000011234567890189",
+                expires_at=utcnow() + timedelta(hours=hours),
+            )
+
+    assert (await jobs.run_daily_jobs(portal_settings, date.today()))["expired_iban_drafts"] == 1
+    async with sessions() as session:
+        left = await session.scalars(select(DirectDebitDraft.conversation_id))
+        assert list(left) == ["live"]

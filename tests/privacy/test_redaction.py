@@ -99,6 +99,10 @@ KEPT = [
     "https://portail.example.org/compte/activer",
     "claire.dupont@example.org",
     "code postal 75001",
+    # policy numbers: digits glued to letters are identifiers, not a code typed alone
+    "P-000123",
+    "ma police est AB123456",
+    "police n° MAIF/123456",
     "",
 ]
 

@@ -13,6 +13,8 @@ from sanic.response import HTTPResponse, json
 
 from bot.mail.smtp import SmtpSender
 from bot.portal.api import (
+    account_changes_api,
+    account_pages,
     dev,
     direct_debit_api,
     insurance_api,
@@ -20,6 +22,7 @@ from bot.portal.api import (
     payment_api,
     sandbox,
     service_api,
+    tenant_pages,
     upload_pages,
     uploads_api,
     verification_api,
@@ -71,10 +74,13 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
     app.blueprint(verification_api.bp)
     app.blueprint(pages.bp)
     app.blueprint(upload_pages.bp)
+    app.blueprint(tenant_pages.bp)
     app.blueprint(uploads_api.bp)
     app.blueprint(direct_debit_api.bp)
     app.blueprint(insurance_api.bp)
     app.blueprint(payment_api.bp)
+    app.blueprint(account_changes_api.bp)
+    app.blueprint(account_pages.bp)
     if settings.is_development:
         app.blueprint(dev.bp)
         app.blueprint(sandbox.bp)

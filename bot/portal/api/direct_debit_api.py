@@ -1,9 +1,11 @@
 """Direct debit for the action server (service token, verified conversation).
 
 ``GET /api/v1/direct-debit/profile`` prefills the contact details; ``POST /api/v1/iban-checks``
-validates an IBAN and proposes the bank; ``POST /api/v1/direct-debits`` records the request
-and emails the SEPA mandate. IBANs never appear in logs; answers show them only masked,
-except the check, which echoes what the tenant has just typed, formatted.
+validates an IBAN and proposes the bank; ``PUT /api/v1/direct-debit/iban`` keeps the IBAN
+typed in the chat for the conversation (the chat itself never keeps it);
+``POST /api/v1/direct-debits`` records the request, with that IBAN unless one is given, and
+emails the SEPA mandate. IBANs never appear in logs; answers show them only masked, except the
+check, which echoes what the tenant has just typed, formatted.
 """
 
 from __future__ import annotations
@@ -88,18 +90,44 @@ async def iban_check(request: Request) -> HTTPResponse:
     )
 
 
+@bp.put("/direct-debit/iban")
+@service_token_required
+async def remember_iban(request: Request) -> HTTPResponse:
+    """The IBAN typed in the chat, kept for this conversation's request (never echoed whole)."""
+    async with request.app.ctx.sessions.begin() as session:
+        grant = await verified_grant(request, session)
+        checked = await direct_debit.remember_iban(
+            session=session,
+            conversation_id=grant.conversation_id,
+            household_id=grant.household_id,
+            iban=text_field(json_object(request), "iban"),
+            expires_at=grant.expires_at,
+        )
+    return json(
+        {
+            "iban_masked": mask_iban(checked.iban),
+            "country_code": checked.country_code,
+            "bank_name": checked.bank_name,
+            "bic": checked.bic,
+        }
+    )
+
+
 @bp.post("/direct-debits")
 @service_token_required
 async def create(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions.begin() as session:
         grant = await verified_grant(request, session)
         body = json_object(request)
+        iban = text_field(body, "iban", required=False) or await direct_debit.drafted_iban(
+            session=session, conversation_id=grant.conversation_id, household_id=grant.household_id
+        )
         created = await direct_debit.create_request(
             session=session,
             settings=request.app.ctx.settings,
             household_id=grant.household_id,
             account_id=grant.account_id,
-            iban=text_field(body, "iban"),
+            iban=iban,
             bank_name=text_field(body, "bank_name", required=False),
             debit_day=_int_field(body, "debit_day"),
             holder_name=text_field(body, "holder_name"),
@@ -107,6 +135,7 @@ async def create(request: Request) -> HTTPResponse:
             rib_slot_id=_int_field(body, "rib_slot_id"),
             lease_references=_references(body),
         )
+        await direct_debit.forget_draft(session=session, conversation_id=grant.conversation_id)
     request.app.ctx.outbox_wakeup.set()
     return json(
         {

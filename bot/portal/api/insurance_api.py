@@ -16,7 +16,7 @@ from sanic.response import HTTPResponse, json
 
 from bot.portal.api.auth import service_token_required, verified_grant
 from bot.portal.api.inputs import json_object, text_field
-from bot.portal.errors import InvalidInput
+from bot.portal.errors import InvalidInput, NotFound
 from bot.portal.models import InsuranceCertificate
 from bot.portal.services import insurance
 from bot.portal.services.french_dates import (
@@ -24,7 +24,7 @@ from bot.portal.services.french_dates import (
     parse_validity_date,
     today_in_france,
 )
-from bot.portal.services.insurers import INSURERS
+from bot.portal.services.insurers import INSURERS, normalise_insurer
 
 bp = Blueprint("insurance_api", url_prefix="/api/v1")
 
@@ -102,6 +102,24 @@ async def check_date(request: Request) -> HTTPResponse:
             "valid_until_text": format_french_date(valid_until),
         }
     )
+
+
+#: Path name -> the rule that tidies what the tenant typed (the same rules as the submission).
+_FIELD_RULES = {
+    "insurer": normalise_insurer,
+    "policy-number": insurance.normalise_policy_number,
+}
+
+
+@bp.post("/insurance-checks/<field:str>")
+@service_token_required
+async def check_field(request: Request, field: str) -> HTTPResponse:
+    rule = _FIELD_RULES.get(field)
+    if rule is None:
+        raise NotFound("Champ inconnu.", code="unknown_field")
+    async with request.app.ctx.sessions() as session:
+        await verified_grant(request, session)
+    return json({"value": rule(text_field(json_object(request), "text"))})
 
 
 @bp.post("/insurance-submissions")

@@ -9,7 +9,12 @@ from bot.portal.models.account import (
 )
 from bot.portal.models.base import Base, utcnow
 from bot.portal.models.conversation import HandoffRequest, RateLimitCounter
-from bot.portal.models.direct_debit import DEBIT_DAYS, DirectDebitRequest, DirectDebitStatus
+from bot.portal.models.direct_debit import (
+    DEBIT_DAYS,
+    DirectDebitDraft,
+    DirectDebitRequest,
+    DirectDebitStatus,
+)
 from bot.portal.models.household import Household, Lease
 from bot.portal.models.insurance import (
     IN_FORCE_STATUSES,
@@ -31,6 +36,7 @@ __all__ = [
     "Base",
     "CertificateStatus",
     "ConversationGrant",
+    "DirectDebitDraft",
     "DirectDebitRequest",
     "DirectDebitStatus",
     "HandoffRequest",

@@ -29,7 +29,12 @@ class Account(Base):
     email = Column(String(254), nullable=False, index=True)
     password_hash = Column(String(255), nullable=True)
     status = Column(
-        Enum(AccountStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            AccountStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         nullable=False,
         default=AccountStatus.PENDING,
     )
@@ -43,6 +48,7 @@ class Account(Base):
 class TokenPurpose(str, enum.Enum):
     ACTIVATION = "activation"
     PASSWORD_RESET = "password_reset"
+    IDENTIFIER_CHANGE = "identifier_change"  # carries the pending address in ``new_email``
 
 
 class OneTimeToken(Base):
@@ -53,7 +59,12 @@ class OneTimeToken(Base):
     id = Column(Integer, primary_key=True)
     account_id = Column(Integer, ForeignKey("accounts.id"), nullable=False, index=True)
     purpose = Column(
-        Enum(TokenPurpose, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            TokenPurpose,
+            native_enum=False,
+            length=24,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         nullable=False,
     )
     token_hash = Column(String(64), unique=True, nullable=False)
@@ -61,5 +72,7 @@ class OneTimeToken(Base):
     expires_at = Column(UTCDateTime, nullable=False)
     used_at = Column(UTCDateTime, nullable=True)
     revoked_at = Column(UTCDateTime, nullable=True)
+    #: The address an identifier-change link makes the login once followed (else null).
+    new_email = Column(String(254), nullable=True)
 
     account = relationship("Account")

@@ -83,3 +83,20 @@ class DirectDebitRequest(Base):
     decided_at = Column(UTCDateTime, nullable=True)
 
     leases = relationship("Lease", secondary=direct_debit_leases, order_by="Lease.id")
+
+
+class DirectDebitDraft(Base):
+    """The IBAN a conversation typed for a direct-debit request still being filled in.
+
+    The chat never keeps the IBAN (the tracker store masks it at once), so the portal holds it
+    from the turn it is typed until the request is sent; it expires with the verification.
+    """
+
+    __tablename__ = "direct_debit_drafts"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), unique=True, nullable=False)
+    household_id = Column(Integer, ForeignKey("households.id"), nullable=False)
+    iban = Column(String(34), nullable=False)  # compact, upper case
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)

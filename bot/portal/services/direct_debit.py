@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from bot.portal.models import (
     DEBIT_DAYS,
     Account,
     AccountStatus,
+    DirectDebitDraft,
     DirectDebitRequest,
     DirectDebitStatus,
     Household,
@@ -129,6 +130,68 @@ def _mandate_reference(client_number: str, now: datetime) -> str:
     """``OPH-<client number>-<yyyymmdd>-<6 random>``: unique, at most 35 characters (SEPA)."""
     suffix = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
     return f"OPH-{client_number}-{now.astimezone(_LOCAL_TIME):%Y%m%d}-{suffix}"
+
+
+# --------------------------------------------------------------------------- the chat's draft
+
+
+async def remember_iban(
+    *,
+    session: AsyncSession,
+    conversation_id: str,
+    household_id: int,
+    iban: str,
+    expires_at: datetime,
+) -> IbanCheck:
+    """Check the IBAN typed in a conversation and keep it for that conversation's request.
+
+    A new IBAN replaces the previous one; ``InvalidInput`` (see ``iban.check_iban``) keeps
+    nothing.
+    """
+    checked = check_iban(iban)
+    draft = await session.scalar(
+        select(DirectDebitDraft).where(DirectDebitDraft.conversation_id == conversation_id)
+    )
+    if draft is None:
+        draft = DirectDebitDraft(conversation_id=conversation_id)
+        session.add(draft)
+    draft.household_id = household_id
+    draft.iban = checked.iban
+    draft.created_at = utcnow()
+    draft.expires_at = expires_at
+    try:
+        await session.flush()
+    except IntegrityError:  # the same conversation raced itself: the other IBAN stays
+        raise Conflict("Un IBAN vient déjà d'être saisi.", code="iban_conflict") from None
+    return checked
+
+
+async def drafted_iban(*, session: AsyncSession, conversation_id: str, household_id: int) -> str:
+    """The IBAN this conversation typed, or ``Conflict("iban_missing")`` (none, or expired)."""
+    draft = await session.scalar(
+        select(DirectDebitDraft).where(
+            DirectDebitDraft.conversation_id == conversation_id,
+            DirectDebitDraft.household_id == household_id,
+            DirectDebitDraft.expires_at > utcnow(),
+        )
+    )
+    if draft is None:
+        raise Conflict("Saisissez à nouveau votre IBAN.", code="iban_missing")
+    return draft.iban
+
+
+async def forget_draft(*, session: AsyncSession, conversation_id: str) -> None:
+    await session.execute(
+        delete(DirectDebitDraft).where(DirectDebitDraft.conversation_id == conversation_id)
+    )
+
+
+async def purge_expired_drafts(*, session: AsyncSession) -> int:
+    """Drop the IBANs of requests that were never sent (daily job)."""
+    result = await session.execute(
+        delete(DirectDebitDraft).where(DirectDebitDraft.expires_at <= utcnow())
+    )
+    return result.rowcount or 0
 
 
 # --------------------------------------------------------------------------- the request
