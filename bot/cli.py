@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -124,6 +125,47 @@ def cmd_daily_jobs(args: argparse.Namespace) -> int:
     return status
 
 
+#: Read by ``telegram-set-webhook``; ``TELEGRAM_API_BASE_URL`` (another Bot API server) is optional.
+TELEGRAM_VARIABLES = ("TELEGRAM_ACCESS_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN")
+
+
+def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
+    """Tell Telegram where the channel's webhook is and which secret token to send with it."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.channels.telegram_admin import set_webhook
+
+    missing = [name for name in TELEGRAM_VARIABLES if not os.environ.get(name)]
+    if missing:
+        print(
+            f"Erreur : variable(s) d'environnement à définir : {', '.join(missing)}.",
+            file=sys.stderr,
+        )
+        return 2
+    url = os.environ["TELEGRAM_WEBHOOK_URL"]
+    try:
+        registered = asyncio.run(
+            set_webhook(
+                os.environ["TELEGRAM_ACCESS_TOKEN"],
+                url,
+                os.environ["TELEGRAM_SECRET_TOKEN"],
+                base_url=os.environ.get("TELEGRAM_API_BASE_URL") or None,
+            )
+        )
+    except ValueError as error:
+        print(f"Erreur : TELEGRAM_SECRET_TOKEN invalide ({error}).", file=sys.stderr)
+        return 1
+    except InvalidToken:
+        print("Erreur : Telegram refuse le jeton du bot (TELEGRAM_ACCESS_TOKEN).", file=sys.stderr)
+        return 1
+    except TelegramError as error:
+        print(f"Erreur : Telegram a refusé le webhook : {error.message}", file=sys.stderr)
+        return 1
+    print(f"Webhook Telegram enregistré pour @{registered.bot_username} : {registered.url}")
+    print("Telegram enverra le jeton secret avec chaque message ; le canal refuse les autres.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot.cli", description="Assistant des locataires : commandes d'exploitation."
@@ -166,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
     )
     daily.set_defaults(handler=cmd_daily_jobs)
+
+    telegram = commands.add_parser(
+        "telegram-set-webhook",
+        help="enregistre le webhook du canal Telegram et son jeton secret (variables TELEGRAM_*)",
+    )
+    telegram.set_defaults(handler=cmd_telegram_set_webhook)
     return parser
 
 

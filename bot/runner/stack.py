@@ -11,6 +11,7 @@ ports and a temporary ``var_dir``::
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.runner.channels import write_credentials
 from bot.runner.console import Echo, print_flush
 from bot.runner.environment import child_env, local_host
 from bot.runner.ports import ensure_port_free
@@ -52,7 +54,7 @@ def build_specs(
     actions_port, rasa_port = str(settings.actions_port), str(settings.rasa_port)
     rasa_run = rasa_command(
         *("run", "--enable-api", "--cors", "*", "--port", rasa_port),
-        *("--credentials", "credentials.yml", "--endpoints", "endpoints.yml"),
+        *("--credentials", str(channels_file(settings)), "--endpoints", "endpoints.yml"),
         *("--model", f"{MODELS_DIR}/"),
     )
     return [
@@ -84,6 +86,11 @@ def build_specs(
             startup_timeout=rasa_timeout,
         ),
     ]
+
+
+def channels_file(settings: Settings) -> Path:
+    """The credentials Rasa starts with: the channels of ``credentials.yml`` configured here."""
+    return settings.var_dir / "credentials.yml"
 
 
 def service_urls(settings: Settings) -> list[tuple[str, str]]:
@@ -166,6 +173,7 @@ class Stack:
         try:
             self._ensure_model()
             self._prepare_database()
+            self._write_channels()
             self._start_smtp_sink()
             self.echo("Démarrage des services…")
             self.supervisor.start()
@@ -191,6 +199,12 @@ class Stack:
         elif self.train:
             self.echo("Entraînement Rasa (ignoré par Rasa si rien n'a changé)…")
             train_model(self.project_root)
+
+    def _write_channels(self) -> None:
+        environ = {**os.environ, **child_env(self.settings, self.project_root)}
+        missing = write_credentials(self.project_root, channels_file(self.settings), environ)
+        for channel, lacking in missing.items():
+            self.echo(f"Canal {channel} désactivé : variables absentes ({', '.join(lacking)}).")
 
     def _prepare_database(self) -> None:
         from bot.portal.bootstrap import prepare_database

@@ -1,0 +1,58 @@
+"""Which input channels the Rasa server opens: those of ``credentials.yml`` whose settings are
+all present in the environment.
+
+Rasa refuses to start when a ``${VARIABLE}`` of ``credentials.yml`` is unset, and a webhook
+channel without its secret must not listen anyway. So the run command writes the channels that
+are fully configured to ``<var_dir>/credentials.yml`` and starts Rasa with that file; the REST
+and socket.io channels, which need no secret, are always there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+CREDENTIALS_FILE = "credentials.yml"
+
+
+def variables_of(block: Any) -> set[str]:
+    """Every ``${NAME}`` a channel's settings read."""
+    if isinstance(block, str):
+        return set(_VARIABLE.findall(block))
+    if isinstance(block, Mapping):
+        return set().union(*(variables_of(value) for value in block.values()))
+    if isinstance(block, list):
+        return set().union(*(variables_of(value) for value in block))
+    return set()
+
+
+def configured_channels(
+    credentials: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The channels whose variables are all set (non-empty), and what the others lack."""
+    kept: dict[str, Any] = {}
+    missing: dict[str, list[str]] = {}
+    for channel, block in credentials.items():
+        lacking = sorted(name for name in variables_of(block) if not environ.get(name))
+        if lacking:
+            missing[channel] = lacking
+        else:
+            kept[channel] = block
+    return kept, missing
+
+
+def write_credentials(
+    project_root: Path, target: Path, environ: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """Write the configured channels to ``target``; return the left-out ones and what they lack."""
+    source = yaml.safe_load((project_root / CREDENTIALS_FILE).read_text(encoding="utf-8")) or {}
+    kept, missing = configured_channels(source, environ)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Written by the run command from credentials.yml: the fully configured channels.\n"
+    target.write_text(header + yaml.safe_dump(kept, sort_keys=False), encoding="utf-8")
+    return missing
