@@ -21,15 +21,20 @@ help:
 $(INSTALLED): requirements.lock pyproject.toml
 	scripts/bootstrap-venv
 
-venv: $(INSTALLED)
+# The chat widget's browser dependency (socket.io-client), from the npm lock file.
+WEB := bot/channels/webchat/node_modules/.package-lock.json
+$(WEB): bot/channels/webchat/package-lock.json
+	scripts/bootstrap-web
 
-run: $(INSTALLED)
+venv: $(INSTALLED) $(WEB)
+
+run: $(INSTALLED) $(WEB)
 	$(PY) -m bot.cli run
 
 train: $(INSTALLED)
 	$(PY) -m bot.cli train
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(WEB)
 	scripts/test
 
 lint: $(INSTALLED)

@@ -26,6 +26,7 @@ from bot.portal.api import (
     upload_pages,
     uploads_api,
     verification_api,
+    widget_assets,
 )
 from bot.portal.api.errors import register_error_handlers
 from bot.portal.db import create_database, create_engine, session_factory
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
     app.blueprint(payment_api.bp)
     app.blueprint(account_changes_api.bp)
     app.blueprint(account_pages.bp)
+    app.blueprint(widget_assets.bp)
     if settings.is_development:
         app.blueprint(dev.bp)
         app.blueprint(sandbox.bp)
