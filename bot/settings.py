@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SERVICE_TOKEN = "dev-service-token-not-for-production"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 DEV_SYSTEMPAY_KEY = "dev-systempay-key-not-for-production"
+DEV_RASA_API_TOKEN = "dev-rasa-api-token-not-for-production"
 SYSTEMPAY_MODES = ("TEST", "PRODUCTION")
 # Check digits valid, national part all zeros: obviously not a real SEPA creditor identifier.
 DEV_CREDITOR_IDENTIFIER = "FR76ZZZ000000"
@@ -36,6 +37,10 @@ class Settings:
     portal_port: int = 8000
     public_base_url: str = "http://localhost:8000"
     rasa_port: int = 5005
+    # Where browsers reach Rasa's socket.io server; empty: the portal's host name, Rasa's port.
+    rasa_public_url: str = ""
+    # Rasa's HTTP API (conversations, events) answers only with this token (--auth-token).
+    rasa_api_token: str = DEV_RASA_API_TOKEN
     actions_port: int = 5055
     service_token: str = DEV_SERVICE_TOKEN
     # Signs widget session tokens and keys the hashes of one-time codes.
@@ -113,6 +118,8 @@ class Settings:
             rasa_port=int(_env("RASA_PORT", "5005")),
             actions_port=int(_env("ACTIONS_PORT", "5055")),
             service_token=_env("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
+            rasa_public_url=_env("RASA_PUBLIC_URL", ""),
+            rasa_api_token=_env("RASA_API_TOKEN", DEV_RASA_API_TOKEN),
             secret_key=_env("PORTAL_SECRET_KEY", DEV_SECRET_KEY),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "8025")),
@@ -136,6 +143,8 @@ class Settings:
         )
         if not settings.is_development and settings.service_token == DEV_SERVICE_TOKEN:
             raise RuntimeError("PORTAL_SERVICE_TOKEN must be set in production")
+        if not settings.is_development and settings.rasa_api_token == DEV_RASA_API_TOKEN:
+            raise RuntimeError("RASA_API_TOKEN must be set in production")
         if not settings.is_development and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("PORTAL_SECRET_KEY must be set in production")
         if settings.systempay_mode not in SYSTEMPAY_MODES:

@@ -26,6 +26,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "PORTAL_PORT": str(settings.portal_port),
         "PORTAL_PUBLIC_URL": settings.public_base_url,
         "RASA_PORT": str(settings.rasa_port),
+        "RASA_PUBLIC_URL": settings.rasa_public_url,
+        "RASA_API_TOKEN": settings.rasa_api_token,
         "ACTIONS_PORT": str(settings.actions_port),
         "PORTAL_SERVICE_TOKEN": settings.service_token,
         "PORTAL_SECRET_KEY": settings.secret_key,

@@ -53,7 +53,8 @@ def build_specs(
     portal_url = f"http://{local_host(settings.portal_host)}:{settings.portal_port}"
     actions_port, rasa_port = str(settings.actions_port), str(settings.rasa_port)
     rasa_run = rasa_command(
-        *("run", "--enable-api", "--cors", "*", "--port", rasa_port),
+        *("run", "--enable-api", "--auth-token", settings.rasa_api_token),
+        *("--cors", "*", "--port", rasa_port),
         *("--credentials", str(channels_file(settings)), "--endpoints", "endpoints.yml"),
         *("--model", f"{MODELS_DIR}/"),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -191,3 +192,15 @@ async def test_the_tenant_page_embeds_the_widget_with_its_session_token(portal: 
     assert config < page.text.index(tag), "the settings must exist before the widget starts"
     assert '<div id="assistant-widget"' in page.text
     assert "window.AssistantWidget.forget()" in page.text
+
+
+def test_a_public_rasa_url_wins_over_the_guess_from_the_host() -> None:
+    def request(public: str) -> SimpleNamespace:
+        settings = Settings().with_overrides(rasa_public_url=public, rasa_port=5005)
+        app = SimpleNamespace(ctx=SimpleNamespace(settings=settings))
+        return SimpleNamespace(app=app, host="portail.example.org:8000", scheme="https")
+
+    assert widget_assets.socket_url(request("")) == "https://portail.example.org:5005"
+    assert (
+        widget_assets.socket_url(request("https://chat.example.org/")) == "https://chat.example.org"
+    )

@@ -152,10 +152,18 @@ def _production_env(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
         "ASSISTANT_ENV": "production",
         "PORTAL_SERVICE_TOKEN": "a-real-service-token",
         "PORTAL_SECRET_KEY": "a-real-secret-key",
+        "RASA_API_TOKEN": "a-real-rasa-token",
         "CREDITOR_IDENTIFIER": "FR12ZZZ123456",
         **extra,
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def test_production_refuses_the_development_rasa_api_token(monkeypatch):
+    _production_env(monkeypatch)
+    monkeypatch.delenv("RASA_API_TOKEN")
+    with pytest.raises(RuntimeError, match="RASA_API_TOKEN"):
+        Settings.from_env()
 
 
 def test_development_defaults_point_at_the_sandbox(monkeypatch):

@@ -100,12 +100,16 @@ async def socketio_client(request: Request) -> HTTPResponse:
     return _asset(request, VENDOR_FILE, JAVASCRIPT, VENDOR_CACHE)
 
 
-def _socket_url(request: Request) -> str:
-    """Rasa on its own port of the host the browser used to reach the portal."""
+def socket_url(request: Request) -> str:
+    """Where the browser reaches Rasa's socket.io server: ``RASA_PUBLIC_URL`` when set (production,
+    behind a proxy), else Rasa's own port on the host the browser used to reach the portal."""
+    settings = request.app.ctx.settings
+    if settings.rasa_public_url:
+        return settings.rasa_public_url.rstrip("/")
     host = urlsplit(f"//{request.host}").hostname or "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"{request.scheme}://{host}:{request.app.ctx.settings.rasa_port}"
+    return f"{request.scheme}://{host}:{settings.rasa_port}"
 
 
 @bp.get("/widget/config.json")
@@ -113,7 +117,7 @@ async def config(request: Request) -> HTTPResponse:
     """Defaults for a page that names no socket URL; the origin whose upload links it may use."""
     public = urlsplit(request.app.ctx.settings.public_base_url)
     body = {
-        "socketUrl": _socket_url(request),
+        "socketUrl": socket_url(request),
         "uploadOrigin": f"{public.scheme}://{public.netloc}",
     }
     return json(body, headers={**CORS, "Cache-Control": "no-cache"})
