@@ -133,7 +133,7 @@ def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
     """Tell Telegram where the channel's webhook is and which secret token to send with it."""
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.channels.telegram_admin import set_webhook
+    from bot.channels.telegram.bot_api import set_webhook
 
     missing = [name for name in TELEGRAM_VARIABLES if not os.environ.get(name)]
     if missing:

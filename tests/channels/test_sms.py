@@ -28,15 +28,13 @@ from rasa.shared.exceptions import RasaException
 from sanic import Sanic
 from twilio.request_validator import RequestValidator
 
-from bot.channels.sms import ChoiceMemory, OptOutStore, RetryPolicy, SmsInput, load_wording
-from bot.channels.sms_text import (
-    SMS_PART_LIMIT,
-    choice_number,
-    keyword,
-    loggable_sid,
-    mask_phone,
-    split_message,
-)
+from bot.channels.sms import SmsInput
+from bot.channels.sms.log_safe import loggable_sid, mask_phone
+from bot.channels.sms.memory import ChoiceMemory
+from bot.channels.sms.opt_outs import OptOutStore
+from bot.channels.sms.text import SMS_PART_LIMIT, choice_number, keyword, split_message
+from bot.channels.sms.twilio_api import RetryPolicy
+from bot.channels.sms.wording import load_wording
 from tests.channels.fake_twilio import FakeTwilio, SentSms, running_fake_twilio
 from tests.portal.support import eventually, serve
 

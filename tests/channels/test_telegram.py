@@ -21,24 +21,19 @@ from rasa.core.run import create_http_input_channels
 from sanic import Sanic
 
 from bot import cli
-from bot.channels.telegram import (
-    CALLBACK_PREFIX,
-    FILE_SENT_TEXT,
-    MAX_PAYLOADS_PER_CHAT,
-    TelegramInput,
-    TelegramOutput,
-    channel_messages,
-    command_as_text,
-    split_text,
-)
-from bot.channels.telegram_admin import api_root, make_bot, set_webhook
+from bot.channels.telegram import TelegramInput, TelegramOutput
+from bot.channels.telegram.bot_api import api_root, make_bot, set_webhook
+from bot.channels.telegram.handling import FILE_SENT_TEXT, command_as_text
+from bot.channels.telegram.memory import CALLBACK_PREFIX, MAX_PAYLOADS_PER_CHAT
+from bot.channels.telegram.output import channel_messages
+from bot.channels.telegram.rendering import split_text
 from tests.channels.fake_telegram import BOT_USER, FakeTelegram
 from tests.portal.support import Portal, serve, verify_conversation
 from tests.portal.test_uploads import NGUYEN, new_slot, pdf_file, status_of
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET = "s3cret-Token_for-tests"
-CHAT = 777001
+CHAT = 987654321  # real chat ids are long; a 6-digit one would be masked as a code in logs
 WEBHOOK = "/webhooks/telegram/webhook"
 NOTICES = channel_messages()
 _apps = itertools.count()

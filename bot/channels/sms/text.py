@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from bot.channels.sms.wording import SmsWording
 
 SMS_PART_LIMIT = 600
 #: A part must leave room for its number and some text.
@@ -40,19 +41,6 @@ _BOUNDARIES = (
 _WORD = re.compile(r"\S+")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _CHOICE = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
-
-
-@dataclass(frozen=True)
-class SmsWording:
-    """The channel's own wording (``bot/channels/messages_fr.yml``, section ``sms``)."""
-
-    choice_line: str
-    choice_prompt: str
-    choice_separator: str
-    choice_last_separator: str
-    opted_out: str
-    opted_in: str
-    media_not_supported: str
 
 
 def split_message(text: str, limit: int = SMS_PART_LIMIT) -> list[str]:
@@ -120,20 +108,3 @@ def keyword(text: str) -> str:
     """``text`` as a keyword: trimmed, lower case, accents and final "." or "!" dropped."""
     folded = unicodedata.normalize("NFKD", text.strip().rstrip(".!").strip().casefold())
     return "".join(char for char in folded if not unicodedata.combining(char))
-
-
-def mask_phone(number: str) -> str:
-    """A phone number as logs show it: country prefix and last two digits ("+33*******78")."""
-    if len(number) < 7:
-        return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 5) + number[-2:]
-
-
-def loggable_sid(sid: str) -> str:
-    """A Twilio SID as logs show it: cut in two, or the log redaction masks it as a token.
-
-    Log redaction (``bot.privacy.logging``) hides every run of 24+ random-looking characters;
-    a SID identifies a message in Twilio's console, it unlocks nothing.
-    """
-    half = len(sid) // 2 + 1
-    return f"{sid[:half]}:{sid[half:]}" if len(sid) >= 24 else sid

@@ -1,38 +1,28 @@
-"""The Telegram bot itself: building a ``telegram.Bot``, registering the webhook, quiet logs.
+"""The Telegram bot itself: building a ``telegram.Bot``, registering the webhook.
 
-Kept apart from the channel (``bot/channels/telegram.py``) so that the operator command
-``python -m bot.cli telegram-set-webhook`` does not import Rasa.
+Imports no Rasa (nor does the package's ``__init__``), so that the operator command
+``python -m bot.cli telegram-set-webhook`` starts quickly.
 
 ``base_url`` is the root of the Bot API server: ``https://api.telegram.org`` by default, a
 self-hosted Bot API server, or a fake one in tests. Methods are called under
 ``<root>/bot<token>/<method>`` and files downloaded from ``<root>/file/bot<token>/<path>``.
-
-The library logs the bot token (in URLs) and, at DEBUG, the parameters of every call (the
-text of every reply); httpx logs the URLs it calls (an upload link carries a one-time token):
-``protect_library_logs`` hides the token, drops the parameters and redacts the rest.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.privacy.logging import redact_record
+from bot.channels.telegram.library_logs import protect_library_logs
 
 DEFAULT_API_ROOT = "https://api.telegram.org"
 #: The updates the channel handles; Telegram sends no others.
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 #: What Telegram accepts as a webhook secret token.
 SECRET_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-TOKEN_MARK = "<jeton du bot>"
-
-# python-telegram-bot's DEBUG lines that carry the parameters or results of API calls.
-_BODY_LINES = ("Calling Bot API endpoint", "Call to Bot API endpoint", "Set Bot API")
-_LIBRARY_LOGGERS = ("telegram.Bot", "httpx")
 
 
 def api_root(base_url: str | None) -> str:
@@ -98,36 +88,3 @@ async def set_webhook(
             url=webhook_url, secret_token=secret_token, allowed_updates=list(ALLOWED_UPDATES)
         )
         return WebhookRegistered(bot_username=bot.username, url=webhook_url)
-
-
-class LibraryLogFilter(logging.Filter):
-    """Drops python-telegram-bot's call-parameter lines, hides bot tokens, redacts the rest."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tokens: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "telegram.Bot" and str(record.msg).startswith(_BODY_LINES):
-            return False
-        if self.tokens:
-            message = record.getMessage()
-            hidden = message
-            for token in self.tokens:
-                hidden = hidden.replace(token, TOKEN_MARK)
-            if hidden != message:
-                record.msg, record.args = hidden, None
-        redact_record(record)
-        return True
-
-
-_FILTER = LibraryLogFilter()
-
-
-def protect_library_logs(access_token: str) -> None:
-    """Install the filter on the loggers of python-telegram-bot and httpx (once)."""
-    _FILTER.tokens.add(access_token)
-    for name in _LIBRARY_LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)

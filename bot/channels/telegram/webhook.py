@@ -1,0 +1,135 @@
+"""Telegram's webhook calls, checked and handed on once each (``TelegramInput``)::
+
+Telegram ── POST /webhooks/telegram/webhook ──> TelegramInput
+  1. X-Telegram-Bot-Api-Secret-Token missing or wrong ........ 403, nothing read
+  2. update_id already handed to Rasa (Telegram retrying) .... 200, nothing done
+  3. Update.de_json(body, bot) ─> UpdateHandler (``handling``)
+  4. 200 once Rasa has handled the message; 500 if that raised, so Telegram sends the
+     update again (it is then handled, once)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import Update
+
+from bot.channels.common import webhook_blueprint
+from bot.channels.telegram.attachments import FileForwarder
+from bot.channels.telegram.bot_api import check_secret_token, make_bot
+from bot.channels.telegram.handling import OnNewMessage, UpdateHandler
+from bot.channels.telegram.memory import UpdateLedger
+from bot.channels.telegram.output import TelegramOutput
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class TelegramInput(InputChannel):
+    """Receives Telegram's webhook calls and hands tenants' messages to Rasa.
+
+    Credentials (``credentials.yml``): ``access_token`` (from BotFather), ``secret_token``
+    (sent by Telegram in ``X-Telegram-Bot-Api-Secret-Token`` on every call, see
+    ``python -m bot.cli telegram-set-webhook``), ``webhook_url`` (this route as Telegram
+    reaches it) and, optionally, ``base_url`` (another Bot API server).
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        return cls(
+            access_token=credentials.get("access_token") or "",
+            secret_token=credentials.get("secret_token") or "",
+            webhook_url=credentials.get("webhook_url") or None,
+            base_url=credentials.get("base_url") or None,
+        )
+
+    def __init__(
+        self,
+        access_token: str,
+        secret_token: str,
+        webhook_url: str | None = None,
+        base_url: str | None = None,
+        *,
+        output: TelegramOutput | None = None,
+        upload_timeout: float = 30.0,
+    ) -> None:
+        if not access_token:
+            raise ValueError("the Telegram channel needs its access_token (TELEGRAM_ACCESS_TOKEN)")
+        self.secret_token = check_secret_token(secret_token)
+        self.webhook_url = webhook_url
+        self.base_url = base_url
+        self.output = output or TelegramOutput(make_bot(access_token, base_url))
+        self.updates = UpdateLedger()
+        self.files = FileForwarder(self.output.download, timeout=upload_timeout)
+
+    def get_output_channel(self) -> TelegramOutput:
+        """The one output channel, also for messages Rasa sends on its own (staff, reminders)."""
+        return self.output
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        telegram_webhook = webhook_blueprint("telegram_webhook")
+        handler = UpdateHandler(self.output, self.files, on_new_message)
+
+        @telegram_webhook.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            if not self._secret_ok(request.headers.get(SECRET_HEADER)):
+                logger.warning("telegram: webhook call refused (secret token missing or wrong)")
+                return response.json({"error": "forbidden"}, status=403)
+            body = request.json
+            update_id = body.get("update_id") if isinstance(body, dict) else None
+            if not isinstance(update_id, int):
+                return response.json({"error": "not a Telegram update"}, status=400)
+            try:
+                update = Update.de_json(body, self.output.bot)
+            except Exception as error:  # sending it again would not make it readable
+                logger.warning(
+                    "telegram: update %s unreadable (%s)", update_id, type(error).__name__
+                )
+                return response.json({"status": "ignored"})
+            return await self._handle_once(update, handler)
+
+        @telegram_webhook.listener("after_server_stop")
+        async def close(*_: Any) -> None:
+            await self.output.close()
+            await self.files.close()
+
+        return telegram_webhook
+
+    async def _handle_once(self, update: Update, handler: UpdateHandler) -> HTTPResponse:
+        # Shielded: if Telegram hangs up (slow reply), Rasa still finishes the message and
+        # Telegram's retry finds it handled instead of cutting a conversation turn in two.
+        handling = asyncio.ensure_future(
+            self.updates.once(update.update_id, lambda: handler.handle(update))
+        )
+        # Read the outcome even when nobody awaits it any more (no "never retrieved" noise).
+        handling.add_done_callback(lambda task: task.cancelled() or task.exception())
+        try:
+            handled = await asyncio.shield(handling)
+        except Exception as error:
+            logger.error(
+                "telegram: update %s not handled (%s); Telegram will send it again",
+                update.update_id,
+                type(error).__name__,
+            )
+            logger.debug("telegram: update %s failure", update.update_id, exc_info=True)
+            return response.json({"status": "error"}, status=500)
+        return response.json({"status": "ok" if handled else "duplicate"})
+
+    def _secret_ok(self, sent: str | None) -> bool:
+        return sent is not None and hmac.compare_digest(
+            sent.encode("utf-8", "surrogateescape"), self.secret_token.encode()
+        )
