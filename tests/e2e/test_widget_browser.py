@@ -137,7 +137,10 @@ def conversation_id(page: Page) -> str:
 
 
 def user_texts_in_tracker(assistant: Assistant, sender: str) -> list[str]:
-    tracker = assistant.http.get(f"{assistant.rasa}/conversations/{sender}/tracker")
+    tracker = assistant.http.get(
+        f"{assistant.rasa}/conversations/{sender}/tracker",
+        params={"token": assistant.settings.rasa_api_token},
+    )
     tracker.raise_for_status()
     return [event["text"] for event in tracker.json()["events"] if event["event"] == "user"]
 
