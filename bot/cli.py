@@ -166,6 +166,13 @@ def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_staff_admin(args: argparse.Namespace) -> int:
+    """The staff console's first administrator (``bot/staff/cli.py``)."""
+    from bot.staff.cli import cmd_create_staff_admin as create_staff_admin
+
+    return create_staff_admin(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot.cli", description="Assistant des locataires : commandes d'exploitation."
@@ -214,6 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="enregistre le webhook du canal Telegram et son jeton secret (variables TELEGRAM_*)",
     )
     telegram.set_defaults(handler=cmd_telegram_set_webhook)
+
+    staff_admin = commands.add_parser(
+        "create-staff-admin",
+        help="crée un compte administrateur de la console du personnel (mot de passe demandé "
+        "deux fois, ou STAFF_ADMIN_PASSWORD)",
+    )
+    staff_admin.add_argument("--email", required=True, help="adresse e-mail de connexion")
+    staff_admin.add_argument("--name", default="", help="nom affiché (défaut : l'adresse e-mail)")
+    staff_admin.set_defaults(handler=cmd_create_staff_admin)
     return parser
 
 

@@ -32,6 +32,7 @@ from bot.portal.api.errors import register_error_handlers
 from bot.portal.db import create_database, create_engine, session_factory
 from bot.portal.services.outbox import SendFunction, deliver_due
 from bot.settings import Settings
+from bot.staff.web import console as staff_console
 
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
     app.blueprint(account_changes_api.bp)
     app.blueprint(account_pages.bp)
     app.blueprint(widget_assets.bp)
+    app.blueprint(staff_console)
     if settings.is_development:
         app.blueprint(dev.bp)
         app.blueprint(sandbox.bp)

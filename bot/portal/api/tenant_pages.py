@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.portal.api.inputs import form_field
 from bot.portal.errors import InvalidInput, RateLimited
 from bot.portal.models import Account, Household, Lease, utcnow
-from bot.portal.services import accounts, balance, tenant_login
+from bot.portal.services import accounts, balance, tenant_login, web_security
 from bot.portal.services.payment_rules import format_eur
 from bot.portal.services.tenant_login import CSRF_COOKIE, LOGIN_COOKIE, LOGIN_IDLE, LoginCookie
 from bot.portal.services.verification import mint_session_token
@@ -34,17 +34,13 @@ _HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-_CSRF_SECRET_MAX = 100
 
 
 def _set_cookie(
     response: HTTPResponse, name: str, value: str, settings: Settings, *, max_age: int | None
 ) -> None:
-    response.cookies[name] = value
-    for attribute, setting in tenant_login.cookie_attributes(settings=settings).items():
-        response.cookies[name][attribute] = setting
-    if max_age is not None:
-        response.cookies[name]["max-age"] = max_age
+    attributes = tenant_login.cookie_attributes(settings=settings)
+    web_security.set_cookie(response, name, value, attributes, max_age=max_age)
 
 
 def _clear_login(response: HTTPResponse, settings: Settings) -> HTTPResponse:
@@ -55,10 +51,7 @@ def _clear_login(response: HTTPResponse, settings: Settings) -> HTTPResponse:
 def _page(request: Request, template: str, *, status: int = 200, **context: object) -> HTTPResponse:
     """A tenant page whose forms carry the CSRF token of the browser's CSRF cookie (set if new)."""
     settings: Settings = request.app.ctx.settings
-    secret = request.cookies.get(CSRF_COOKIE, "")
-    fresh = not secret or len(secret) > _CSRF_SECRET_MAX
-    if fresh:
-        secret = tenant_login.new_csrf_secret()
+    secret, fresh = web_security.usable_csrf_secret(request.cookies.get(CSRF_COOKIE, ""))
     csrf = tenant_login.csrf_token(settings=settings, secret=secret)
     response = html(render(template, csrf=csrf, **context), status=status, headers=_HEADERS)
     if fresh:
@@ -87,11 +80,6 @@ async def _logged_in(request: Request, session: AsyncSession) -> tuple[Account, 
         cookie=request.cookies.get(LOGIN_COOKIE, ""),
         now=utcnow(),
     )
-
-
-def _client_ip(request: Request) -> str:
-    # remote_addr is set only behind a configured proxy (FORWARDED_SECRET / REAL_IP_HEADER).
-    return request.remote_addr or request.ip or ""
 
 
 def _lease_rows(leases: list[Lease]) -> list[dict[str, str]]:
@@ -149,7 +137,7 @@ async def login_submit(request: Request) -> HTTPResponse:
                 settings=settings,
                 email=email,
                 password=password,
-                client_ip=_client_ip(request),
+                client_ip=web_security.client_ip(request),
             )
     except RateLimited:
         return _login_form(request, status=429, problem="rate_limited", email=email)

@@ -23,6 +23,7 @@ from bot.portal.models.insurance import (
 )
 from bot.portal.models.outbox import OutboxAttachment, OutboxEmail
 from bot.portal.models.payment import Payment, PaymentStatus
+from bot.portal.models.staff import StaffAccount, StaffAuditEntry, StaffRole
 from bot.portal.models.upload import UPLOAD_KINDS, StoredUpload, UploadSlot
 from bot.portal.models.verification import ConversationGrant, VerificationChallenge
 
@@ -49,6 +50,9 @@ __all__ = [
     "Payment",
     "PaymentStatus",
     "RateLimitCounter",
+    "StaffAccount",
+    "StaffAuditEntry",
+    "StaffRole",
     "StoredUpload",
     "TokenPurpose",
     "UploadSlot",

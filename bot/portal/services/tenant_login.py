@@ -5,33 +5,28 @@ ACTIVE account only. Every failure is the same ``None`` (unknown email, wrong pa
 or closed account) and an unknown email still costs one argon2 verification, so neither the
 page nor its timing tells them apart. Attempts are counted per email and per client IP first.
 
-The login cookie is ``v1.<account id>.<issued>.<expires>.<password tag>.<HMAC-SHA256>`` (Unix
-seconds). Each signing purpose has its own key derived from ``settings.secret_key``, so a widget
-session token (same secret, other purpose) never passes for a login cookie, nor the reverse.
+The login cookie is the signed cookie of ``web_security`` (``v1.<account id>.<issued>.<expires>.
+<password tag>.<HMAC-SHA256>``) under the tenant's own signing purpose, so a widget session token
+or a staff login cookie (same secret, other purpose) never passes for it, nor the reverse.
 ``expires`` slides on each page view (idle timeout); ``issued`` caps a login's total life; the
 password tag ties the login to the password, so changing it logs every browser out.
 
-Forms carry a signed double-submit CSRF token: a random secret in an HttpOnly SameSite=Lax
-cookie, and its HMAC in a hidden field. A cross-site post has neither the cookie nor a way to
-compute the field from one it planted.
+Forms carry the signed double-submit CSRF token of ``web_security``, its cookie SameSite=Lax.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.models import Account, AccountStatus
-from bot.portal.services import ratelimit
-from bot.portal.services.passwords import hash_password, verify_password
+from bot.portal.services import ratelimit, web_security
+from bot.portal.services.passwords import verify_password
 from bot.settings import Settings
 
 #: Where the tenant pages live; the cookies are sent to these pages only.
@@ -45,24 +40,11 @@ LOGIN_MAX_AGE = timedelta(hours=12)
 ATTEMPTS_PER_EMAIL = 5
 ATTEMPTS_PER_IP = 20
 
-_VERSION = "v1"
-
-
-def _key(settings: Settings, purpose: str) -> bytes:
-    return hmac.new(settings.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
-
-
-def _sign(settings: Settings, purpose: str, message: str) -> str:
-    return hmac.new(_key(settings, purpose), message.encode(), hashlib.sha256).hexdigest()
+_COOKIE_PURPOSE = "tenant-login-cookie"
+_CSRF_PURPOSE = "tenant-csrf"
 
 
 # --------------------------------------------------------------------------- credentials
-
-
-@lru_cache(maxsize=1)
-def _decoy_hash() -> str:
-    """A hash no password matches, verified for unknown emails so they take as long."""
-    return hash_password(secrets.token_urlsafe(24))
 
 
 def _email_key(email: str) -> str:
@@ -97,8 +79,9 @@ async def check_credentials(*, session: AsyncSession, email: str, password: str)
         )
     )
     password_hash = account.password_hash if account is not None else None
+    checked_hash = password_hash or web_security.decoy_hash()
     # argon2 releases the GIL: verifying in a thread keeps the event loop serving.
-    matches = await asyncio.to_thread(verify_password, password_hash or _decoy_hash(), password)
+    matches = await asyncio.to_thread(verify_password, checked_hash, password)
     return account if matches and password_hash else None
 
 
@@ -123,7 +106,7 @@ class LoginCookie:
 
 
 def password_tag(*, settings: Settings, password_hash: str) -> str:
-    return _sign(settings, "tenant-login-password", password_hash)[:16]
+    return web_security.tag(settings, "tenant-login-password", password_hash)
 
 
 def mint_login_cookie(
@@ -133,28 +116,26 @@ def mint_login_cookie(
 
     Pass the ``issued_at`` of the cookie being renewed to keep the login's total life bounded.
     """
-    issued = int(now.timestamp()) if issued_at is None else issued_at
-    expires = min(int((now + LOGIN_IDLE).timestamp()), issued + int(LOGIN_MAX_AGE.total_seconds()))
-    tag = password_tag(settings=settings, password_hash=account.password_hash or "")
-    body = f"{_VERSION}.{account.id}.{issued}.{expires}.{tag}"
-    return f"{body}.{_sign(settings, 'tenant-login-cookie', body)}"
+    return web_security.mint_session_cookie(
+        settings=settings,
+        purpose=_COOKIE_PURPOSE,
+        subject_id=account.id,
+        tag=password_tag(settings=settings, password_hash=account.password_hash or ""),
+        now=now,
+        idle=LOGIN_IDLE,
+        max_age=LOGIN_MAX_AGE,
+        issued_at=issued_at,
+    )
 
 
 def read_login_cookie(*, settings: Settings, cookie: str, now: datetime) -> LoginCookie | None:
     """The claims of a well-signed, unexpired login cookie; ``None`` otherwise."""
-    body, _, signature = (cookie or "").rpartition(".")
-    expected = _sign(settings, "tenant-login-cookie", body)
-    if not hmac.compare_digest(signature.encode(), expected.encode()):
+    claims = web_security.read_session_cookie(
+        settings=settings, purpose=_COOKIE_PURPOSE, cookie=cookie, now=now
+    )
+    if claims is None:
         return None
-    parts = body.split(".")
-    if len(parts) != 5 or parts[0] != _VERSION:
-        return None
-    _version, account_id, issued, expires, tag = parts
-    if not all(p.isascii() and p.isdigit() for p in (account_id, issued, expires)):
-        return None
-    if int(expires) <= now.timestamp():
-        return None
-    return LoginCookie(int(account_id), int(issued), int(expires), tag)
+    return LoginCookie(claims.subject_id, claims.issued_at, claims.expires_at, claims.tag)
 
 
 async def logged_in_account(
@@ -168,36 +149,27 @@ async def logged_in_account(
     if account is None or account.status != AccountStatus.ACTIVE or not account.password_hash:
         return None
     current_tag = password_tag(settings=settings, password_hash=account.password_hash)
-    if not hmac.compare_digest(claims.password_tag.encode(), current_tag.encode()):
+    if not web_security.same(claims.password_tag, current_tag):
         return None
     return account, claims
 
 
 def cookie_attributes(*, settings: Settings) -> dict[str, object]:
     """Attributes of both cookies: not readable by scripts, not sent on cross-site posts."""
-    return {
-        "path": COOKIE_PATH,
-        "httponly": True,
-        "samesite": "Lax",
-        "secure": not settings.is_development,
-    }
+    return web_security.cookie_attributes(settings=settings, path=COOKIE_PATH, samesite="Lax")
 
 
 # --------------------------------------------------------------------------- CSRF
 
-
-def new_csrf_secret() -> str:
-    return secrets.token_urlsafe(32)
+new_csrf_secret = web_security.new_csrf_secret
 
 
 def csrf_token(*, settings: Settings, secret: str) -> str:
     """The hidden-field value that goes with the CSRF cookie ``secret``."""
-    return _sign(settings, "tenant-csrf", secret)
+    return web_security.csrf_token(settings=settings, purpose=_CSRF_PURPOSE, secret=secret)
 
 
 def csrf_valid(*, settings: Settings, secret: str, token: str) -> bool:
-    if not secret or not token:
-        return False
-    return hmac.compare_digest(
-        token.encode(), csrf_token(settings=settings, secret=secret).encode()
+    return web_security.csrf_valid(
+        settings=settings, purpose=_CSRF_PURPOSE, secret=secret, token=token
     )

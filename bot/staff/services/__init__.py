@@ -1,0 +1,1 @@
+"""Staff console business rules; keyword-only functions handed the session."""

@@ -1,0 +1,337 @@
+"""Staff accounts: creation, authentication with lock-out, roles, deactivation, logout.
+
+Every change writes its audit entry in the same transaction (``audit.record``), whether it
+comes from the console or from the operator's CLI (``actor_id=None``).
+
+Lock-out: ``LOCK_AFTER`` wrong passwords within ``FAILURE_WINDOW`` lock the account for
+``LOCK_DURATION``; while locked, even the right password is refused. Every refusal (unknown
+email, wrong password, locked or deactivated account) is the same ``None`` and costs one
+argon2 verification, so neither the page nor its timing tells them apart:
+
+- saying "locked" only to whoever types the *right* password would turn the lock into an
+  oracle: an attacker keeps guessing during the lock and the different answer confirms the
+  password;
+- saying "locked" to every attempt on a locked account would reveal which emails exist
+  (unknown ones never lock).
+
+So the login page always gives one message, which also says that repeated failures suspend
+logins for a while; an administrator sees the lock on the accounts page. Attempts are also
+counted per client IP (``ratelimit``), whatever the email, against password spraying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.portal.errors import Conflict, InvalidInput
+from bot.portal.models import StaffAccount, StaffRole, utcnow
+from bot.portal.services import ratelimit, web_security
+from bot.portal.services.passwords import hash_password, verify_password
+from bot.portal.services.rules import check_password, normalise_email
+from bot.settings import Settings
+from bot.staff.errors import LastAdmin, StaffEmailTaken, StaffNotAllowed, StaffNotFound
+from bot.staff.services import audit
+
+LOCK_AFTER = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCK_DURATION = timedelta(minutes=15)
+#: Login attempts per client IP and rate-limit window (``settings.rate_limit_window_minutes``).
+ATTEMPTS_PER_IP = 50  # successes count too: a whole team may log in from one office address
+NAME_MAX_LENGTH = 120
+TARGET = "staff_account"
+
+
+# --------------------------------------------------------------------------- input rules
+
+
+def normalise_display_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name or len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(
+            f"Indiquez un nom affiché de 1 à {NAME_MAX_LENGTH} caractères.",
+            code="invalid_display_name",
+            field="display_name",
+        )
+    return name
+
+
+def parse_role(raw: str | StaffRole) -> StaffRole:
+    try:
+        return StaffRole(raw)
+    except ValueError as error:
+        raise InvalidInput(
+            "Choisissez le rôle « agent » ou « administrateur ».",
+            code="invalid_role",
+            field="role",
+        ) from error
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def _get(session: AsyncSession, account_id: int) -> StaffAccount:
+    account = await session.get(StaffAccount, account_id, with_for_update=True)
+    if account is None:
+        raise StaffNotFound("Compte du personnel introuvable.")
+    return account
+
+
+async def _admin(session: AsyncSession, actor_id: int) -> StaffAccount:
+    """The acting administrator, read in this transaction: a stale role grants nothing."""
+    actor = await session.get(StaffAccount, actor_id)
+    if actor is None or not actor.active or actor.role != StaffRole.ADMIN:
+        raise StaffNotAllowed("Action réservée aux administrateurs.")
+    return actor
+
+
+async def _active_admins(session: AsyncSession) -> int:
+    # Rows locked, not counted: two admins demoting each other at once are serialised, and
+    # the second sees that only one admin is left.
+    ids = await session.scalars(
+        select(StaffAccount.id)
+        .where(StaffAccount.role == StaffRole.ADMIN, StaffAccount.active.is_(True))
+        .with_for_update()
+    )
+    return len(ids.all())
+
+
+async def _refuse_if_last_admin(session: AsyncSession, account: StaffAccount) -> None:
+    if account.role == StaffRole.ADMIN and account.active and await _active_admins(session) <= 1:
+        raise LastAdmin("Il doit rester au moins un administrateur actif.")
+
+
+def _not_yourself(actor: StaffAccount, account: StaffAccount) -> None:
+    if actor.id == account.id:
+        raise Conflict(
+            "Vous ne pouvez pas modifier votre propre compte ; demandez à un autre administrateur.",
+            code="own_staff_account",
+        )
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+async def create_staff_account(
+    *,
+    session: AsyncSession,
+    email: str,
+    display_name: str,
+    role: StaffRole | str,
+    password: str,
+    actor_id: int | None,
+    ip: str | None = None,
+) -> StaffAccount:
+    """Create an active account; ``actor_id=None`` is the operator's CLI, else an admin.
+
+    Raises ``InvalidInput`` (email, name, role, the tenants' password rules),
+    ``StaffEmailTaken`` or ``StaffNotAllowed``.
+    """
+    if actor_id is not None:
+        await _admin(session, actor_id)
+    email = normalise_email(email)
+    name = normalise_display_name(display_name)
+    staff_role = parse_role(role)
+    check_password(password, email=email)
+    if await session.scalar(select(StaffAccount.id).where(StaffAccount.email == email)):
+        raise StaffEmailTaken("Un compte du personnel existe déjà pour cette adresse.")
+    account = StaffAccount(
+        email=email,
+        display_name=name,
+        role=staff_role,
+        password_hash=await asyncio.to_thread(hash_password, password),
+        active=True,
+        failed_attempts=0,
+        session_epoch=0,
+        created_at=utcnow(),
+    )
+    session.add(account)
+    await session.flush()
+    await audit.record(
+        audit.STAFF_CREATED,
+        session=session,
+        staff_id=actor_id,
+        target_type=TARGET,
+        target_id=account.id,
+        details={"role": staff_role.value, "via": "console" if actor_id else "cli"},
+        ip=ip,
+    )
+    return account
+
+
+async def list_staff(*, session: AsyncSession) -> list[StaffAccount]:
+    """Active accounts first, then by name."""
+    query = select(StaffAccount).order_by(
+        StaffAccount.active.desc(), StaffAccount.display_name, StaffAccount.id
+    )
+    return list(await session.scalars(query))
+
+
+async def set_active(
+    *, session: AsyncSession, actor_id: int, account_id: int, active: bool, ip: str | None = None
+) -> StaffAccount:
+    """Deactivate (ending its sessions) or reactivate (unlocked) an account; admins only."""
+    actor = await _admin(session, actor_id)
+    account = await _get(session, account_id)
+    _not_yourself(actor, account)
+    if account.active == active:
+        return account
+    if not active:
+        await _refuse_if_last_admin(session, account)
+        account.session_epoch = (account.session_epoch or 0) + 1
+    else:
+        account.failed_attempts, account.first_failed_at, account.locked_until = 0, None, None
+    account.active = active
+    await audit.record(
+        audit.STAFF_REACTIVATED if active else audit.STAFF_DEACTIVATED,
+        session=session,
+        staff_id=actor.id,
+        target_type=TARGET,
+        target_id=account.id,
+        ip=ip,
+    )
+    return account
+
+
+async def unlock(
+    *, session: AsyncSession, actor_id: int, account_id: int, ip: str | None = None
+) -> StaffAccount:
+    """Lift a lock-out before it ends (the staff member called an admin); admins only."""
+    actor = await _admin(session, actor_id)
+    account = await _get(session, account_id)
+    _not_yourself(actor, account)
+    if account.locked_until is None and not account.failed_attempts:
+        return account
+    account.failed_attempts, account.first_failed_at, account.locked_until = 0, None, None
+    await audit.record(
+        audit.STAFF_UNLOCKED,
+        session=session,
+        staff_id=actor.id,
+        target_type=TARGET,
+        target_id=account.id,
+        ip=ip,
+    )
+    return account
+
+
+async def change_role(
+    *,
+    session: AsyncSession,
+    actor_id: int,
+    account_id: int,
+    role: StaffRole | str,
+    ip: str | None = None,
+) -> StaffAccount:
+    """Make an account an agent or an administrator; admins only, never the last admin."""
+    actor = await _admin(session, actor_id)
+    new_role = parse_role(role)
+    account = await _get(session, account_id)
+    _not_yourself(actor, account)
+    if account.role == new_role:
+        return account
+    if new_role != StaffRole.ADMIN:
+        await _refuse_if_last_admin(session, account)
+    old_role, account.role = account.role, new_role
+    await audit.record(
+        audit.STAFF_ROLE_CHANGED,
+        session=session,
+        staff_id=actor.id,
+        target_type=TARGET,
+        target_id=account.id,
+        details={"from": old_role.value, "to": new_role.value},
+        ip=ip,
+    )
+    return account
+
+
+# --------------------------------------------------------------------------- logging in and out
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """Why an attempt failed; only the audit log and the tests see the reason."""
+
+    account: StaffAccount | None
+    reason: str  # "ok" | "unknown_email" | "wrong_password" | "locked" | "inactive"
+
+
+def is_locked(account: StaffAccount, now: datetime) -> bool:
+    return account.locked_until is not None and account.locked_until > now
+
+
+def _count_failure(account: StaffAccount, now: datetime) -> bool:
+    """Count a wrong password; lock the account at the limit (then True)."""
+    if account.first_failed_at is None or now - account.first_failed_at >= FAILURE_WINDOW:
+        account.failed_attempts, account.first_failed_at = 0, now
+    account.failed_attempts += 1
+    if account.failed_attempts < LOCK_AFTER:
+        return False
+    account.locked_until = now + LOCK_DURATION
+    account.failed_attempts, account.first_failed_at = 0, None
+    return True
+
+
+async def attempt_login(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+    ip: str,
+    now: datetime | None = None,
+) -> LoginAttempt:
+    """Check a login and record it (counters, lock, audit). Returns rather than raises on bad
+    credentials so that the caller's transaction commits them; ``RateLimited`` past the
+    per-IP limit."""
+    now = now or utcnow()
+    await ratelimit.hit(
+        session=session,
+        key=f"staff-login-ip:{ip or 'unknown'}",
+        limit=ATTEMPTS_PER_IP,
+        window=timedelta(minutes=settings.rate_limit_window_minutes),
+    )
+    account = await session.scalar(
+        select(StaffAccount)
+        .where(StaffAccount.email == (email or "").strip().lower())
+        .with_for_update()
+    )
+    checked_hash = account.password_hash if account is not None else web_security.decoy_hash()
+    # Always one verification, even for a locked account: same timing, no oracle.
+    matches = await asyncio.to_thread(verify_password, checked_hash, password)
+    if account is None:
+        reason = "unknown_email"
+    elif not account.active:
+        reason = "inactive"
+    elif is_locked(account, now):
+        reason = "locked"
+    elif not matches:
+        reason = "wrong_password"
+    else:
+        account.failed_attempts, account.first_failed_at, account.locked_until = 0, None, None
+        account.last_login_at = now
+        await audit.record(audit.LOGIN, session=session, staff_id=account.id, ip=ip, at=now)
+        return LoginAttempt(account, "ok")
+    details: dict[str, object] = {"reason": reason}
+    if reason == "wrong_password" and _count_failure(account, now):
+        details["locked_minutes"] = int(LOCK_DURATION.total_seconds() // 60)
+    await audit.record(
+        audit.LOGIN_FAILED,
+        session=session,
+        target_type=TARGET if account is not None else None,
+        target_id=account.id if account is not None else None,
+        details=details,
+        ip=ip,
+        at=now,
+    )
+    return LoginAttempt(None, reason)
+
+
+async def log_out(*, session: AsyncSession, account_id: int, ip: str | None = None) -> None:
+    """End every session of the account (the epoch signed into its cookies changes)."""
+    account = await _get(session, account_id)
+    account.session_epoch = (account.session_epoch or 0) + 1
+    await audit.record(audit.LOGOUT, session=session, staff_id=account.id, ip=ip)

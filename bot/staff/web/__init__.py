@@ -1,0 +1,13 @@
+"""The staff console's pages under ``/staff``: one blueprint per area, served as one group.
+
+A new section adds its blueprint to ``console`` below (``bot/portal/api/app.py`` registers
+the group once) and guards each handler with ``auth.staff_required``.
+"""
+
+from __future__ import annotations
+
+from sanic import Blueprint
+
+from bot.staff.web import admin, home, login
+
+console = Blueprint.group(login.bp, home.bp, admin.bp)
