@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.portal_client import (
+    PASSED_ON,
     NotVerified,
     PortalClient,
     PortalRejected,
@@ -113,3 +114,41 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         except PortalUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
         return {slot: None}
+
+
+class ConfirmedFormSubmit(PortalAction, ABC):
+    """The last step of a form that ends with "je valide ?": send it only when confirmed and
+    still verified, explain a refusal by its code, and clear the form's slots in every case."""
+
+    #: Every slot of the form, cleared once it is submitted, cancelled or refused.
+    form_slots: tuple[str, ...] = ()
+    #: The yes/no slot of the final question.
+    confirmation_slot: str = ""
+    cancelled_response: str = "utter_cancelled"
+    #: The portal's refusal codes and the response explaining each.
+    problems: dict[str, str] = {}
+
+    @abstractmethod
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """Send the form to the portal and say it is done (``PortalRejected`` if refused)."""
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("verified") is False:
+            dispatcher.utter_message(response="utter_verification_expired")
+        elif not tracker.get_slot(self.confirmation_slot):
+            dispatcher.utter_message(response=self.cancelled_response)
+        else:
+            try:
+                await self.submit(dispatcher, tracker)
+            except PortalRejected as refused:
+                if refused.status in PASSED_ON:
+                    raise
+                dispatcher.utter_message(
+                    response=self.problems.get(refused.code, "utter_request_failed")
+                )
+        return self.after_failure()
+
+    def after_failure(self) -> list[dict[str, Any]]:
+        return [SlotSet(slot, None) for slot in self.form_slots]

@@ -15,7 +15,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import PortalAction, VerifiedFormValidation
+from actions.base import ConfirmedFormSubmit, PortalAction, VerifiedFormValidation
 from actions.portal_client import PASSED_ON, PortalRejected
 from actions.uploads import UPLOAD_SLOT, ask_for_file, file_arrived
 
@@ -268,46 +268,30 @@ class ValidateDirectDebitForm(VerifiedFormValidation):
         )
 
 
-class ActionSubmitDirectDebit(PortalAction):
+class ActionSubmitDirectDebit(ConfirmedFormSubmit):
     """Record the request; the portal emails the prefilled SEPA mandate."""
+
+    form_slots = FORM_SLOTS
+    confirmation_slot = "direct_debit_confirmed"
+    cancelled_response = "utter_direct_debit_cancelled"
+    problems = REQUEST_PROBLEMS
 
     def name(self) -> str:
         return "action_submit_direct_debit"
 
-    async def call(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
-        if tracker.get_slot("verified") is False:
-            dispatcher.utter_message(response="utter_verification_expired")
-            return reset
-        if not tracker.get_slot("direct_debit_confirmed"):
-            dispatcher.utter_message(response="utter_direct_debit_cancelled")
-            return reset
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         profile = await self.portal.direct_debit_profile(conversation_id=tracker.sender_id)
-        try:
-            created = await self.portal.create_direct_debit(
-                conversation_id=tracker.sender_id,
-                bank_name=tracker.get_slot("bank_name") or "",
-                debit_day=int(tracker.get_slot("debit_day")),
-                holder_name=profile.get("holder_name", ""),
-                address=_address(tracker, profile),
-                rib_slot_id=int(tracker.get_slot(UPLOAD_SLOT)),
-            )
-        except PortalRejected as refused:
-            if refused.status in PASSED_ON:
-                raise
-            dispatcher.utter_message(
-                response=REQUEST_PROBLEMS.get(refused.code, "utter_request_failed")
-            )
-            return reset
+        created = await self.portal.create_direct_debit(
+            conversation_id=tracker.sender_id,
+            bank_name=tracker.get_slot("bank_name") or "",
+            debit_day=int(tracker.get_slot("debit_day")),
+            holder_name=profile.get("holder_name", ""),
+            address=_address(tracker, profile),
+            rib_slot_id=int(tracker.get_slot(UPLOAD_SLOT)),
+        )
         dispatcher.utter_message(
             response="utter_direct_debit_requested",
             email=created["email"],
             reference=created["mandate_reference"],
             day=created["debit_day"],
         )
-        return reset
-
-    def after_failure(self) -> list[dict[str, Any]]:
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]

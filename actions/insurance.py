@@ -13,7 +13,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import PortalAction, VerifiedFormValidation
+from actions.base import ConfirmedFormSubmit, PortalAction, VerifiedFormValidation
 from actions.portal_client import PASSED_ON, PortalRejected
 from actions.uploads import UPLOAD_SLOT, ask_for_file, file_arrived
 
@@ -57,10 +57,7 @@ class ActionPrepareInsurance(PortalAction):
         found = await self.portal.insurance(conversation_id=tracker.sender_id)
         events = [SlotSet(slot, None) for slot in FORM_SLOTS]
         if found.get("pending"):
-            dispatcher.utter_message(
-                response="utter_insurance_pending",
-                hours=found.get("validation_delay_hours", 48),
-            )
+            dispatcher.utter_message(response="utter_insurance_pending")
             return [*events, FollowupAction("action_listen")]
         current = found.get("certificate")
         if current:
@@ -192,45 +189,28 @@ class ValidateInsuranceForm(VerifiedFormValidation):
         )
 
 
-class ActionSubmitInsurance(PortalAction):
+class ActionSubmitInsurance(ConfirmedFormSubmit):
     """Send the update to staff; the portal acknowledges it by email."""
+
+    form_slots = FORM_SLOTS
+    confirmation_slot = "insurance_confirmed"
+    cancelled_response = "utter_insurance_cancelled"
+    problems = SUBMIT_PROBLEMS
 
     def name(self) -> str:
         return "action_submit_insurance"
 
-    async def call(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
-        if tracker.get_slot("verified") is False:
-            dispatcher.utter_message(response="utter_verification_expired")
-            return reset
-        if not tracker.get_slot("insurance_confirmed"):
-            dispatcher.utter_message(response="utter_insurance_cancelled")
-            return reset
-        try:
-            submitted = await self.portal.submit_insurance(
-                conversation_id=tracker.sender_id,
-                insurer=tracker.get_slot("insurer"),
-                policy_number=tracker.get_slot("policy_number"),
-                valid_until=tracker.get_slot("insurance_valid_until"),
-                upload_slot_id=int(tracker.get_slot(UPLOAD_SLOT)),
-            )
-        except PortalRejected as refused:
-            if refused.status in PASSED_ON:
-                raise
-            dispatcher.utter_message(
-                response=SUBMIT_PROBLEMS.get(refused.code, "utter_request_failed"),
-                hours=48,
-            )
-            return reset
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        submitted = await self.portal.submit_insurance(
+            conversation_id=tracker.sender_id,
+            insurer=tracker.get_slot("insurer"),
+            policy_number=tracker.get_slot("policy_number"),
+            valid_until=tracker.get_slot("insurance_valid_until"),
+            upload_slot_id=int(tracker.get_slot(UPLOAD_SLOT)),
+        )
         dispatcher.utter_message(
             response="utter_insurance_submitted",
             insurer=submitted["insurer"],
             date=submitted["valid_until_text"],
             hours=submitted.get("validation_delay_hours", 48),
         )
-        return reset
-
-    def after_failure(self) -> list[dict[str, Any]]:
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.errors import Conflict, InvalidInput, NotFound, TokenInvalid
 from bot.portal.models import Account, AccountStatus, OneTimeToken, TokenPurpose
-from bot.portal.services import accounts, ratelimit, verification
+from bot.portal.services import accounts, ratelimit, recovery, verification
 from bot.portal.services.households import live_account_by_email
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.registration import limit_attempts
@@ -175,19 +175,7 @@ async def request_password_change(
     await _limit(
         session=session, settings=settings, conversation_id=conversation_id, account=account
     )
-    raw = await issue_token(
-        session=session,
-        account=account,
-        purpose=TokenPurpose.PASSWORD_RESET,
-        ttl=timedelta(minutes=settings.reset_ttl_minutes),
-    )
-    await enqueue_email(
-        session=session,
-        to=account.email,
-        template="password_reset",
-        link=f"{settings.public_base_url}/compte/nouveau-mot-de-passe?jeton={raw}",
-        ttl_minutes=settings.reset_ttl_minutes,
-    )
+    await recovery.send_reset_link(session=session, settings=settings, account=account)
     return mask_email(account.email)
 
 

@@ -69,6 +69,11 @@ async def request_password_reset(
     await limit_attempts(session=session, settings=settings, conversation_id=conversation_id)
     if account is None:
         return
+    await send_reset_link(session=session, settings=settings, account=account)
+
+
+async def send_reset_link(*, session: AsyncSession, settings: Settings, account: Account) -> None:
+    """Issue a single-use link to choose a new password and email it to the account's address."""
     raw = await issue_token(
         session=session,
         account=account,
