@@ -16,27 +16,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import json_object, text_field
+from bot.portal.api.inputs import int_field, json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.models import DEBIT_DAYS
 from bot.portal.services import direct_debit
 from bot.portal.services.iban import check_iban, mask_iban
 
 bp = Blueprint("direct_debit_api", url_prefix="/api/v1")
-
-
-def _int_field(body: dict[str, Any], name: str) -> int:
-    """An integer given as a number or as digits ("7" from a button)."""
-    value = body.get(name)
-    if value is None or value == "":
-        raise InvalidInput(
-            f"Le champ « {name} » est obligatoire.", code="missing_field", field=name
-        )
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
-        return int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise InvalidInput(f"Le champ « {name} » doit être un nombre.", code="wrong_type", field=name)
 
 
 def _references(body: dict[str, Any]) -> list[str] | None:
@@ -129,10 +115,10 @@ async def create(request: Request) -> HTTPResponse:
             account_id=grant.account_id,
             iban=iban,
             bank_name=text_field(body, "bank_name", required=False),
-            debit_day=_int_field(body, "debit_day"),
+            debit_day=int_field(body, "debit_day"),
             holder_name=text_field(body, "holder_name"),
             address=text_field(body, "address"),
-            rib_slot_id=_int_field(body, "rib_slot_id"),
+            rib_slot_id=int_field(body, "rib_slot_id"),
             lease_references=_references(body),
         )
         await direct_debit.forget_draft(session=session, conversation_id=grant.conversation_id)

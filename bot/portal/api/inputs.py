@@ -52,3 +52,17 @@ def form_field(request: Request, name: str) -> str:
 def conversation_id(request: Request) -> str:
     """The conversation the action server acts for (rate limits, verification grants)."""
     return request.headers.get("x-conversation-id", "")[:255]
+
+
+def int_field(body: dict[str, Any], name: str, *, missing: str = "") -> int:
+    """An integer given as a number or as digits ("7" from a button)."""
+    value = body.get(name)
+    if value is None or value == "":
+        raise InvalidInput(
+            missing or f"Le champ « {name} » est obligatoire.", code="missing_field", field=name
+        )
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidInput(f"Le champ « {name} » doit être un nombre.", code="wrong_type", field=name)

@@ -15,8 +15,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import json_object, text_field
-from bot.portal.errors import InvalidInput, NotFound
+from bot.portal.api.inputs import int_field, json_object, text_field
+from bot.portal.errors import NotFound
 from bot.portal.models import InsuranceCertificate
 from bot.portal.services import insurance
 from bot.portal.services.french_dates import (
@@ -27,25 +27,6 @@ from bot.portal.services.french_dates import (
 from bot.portal.services.insurers import INSURERS, normalise_insurer
 
 bp = Blueprint("insurance_api", url_prefix="/api/v1")
-
-
-def _slot_id(body: dict[str, Any]) -> int:
-    value = body.get("upload_slot_id")
-    if value is None or value == "":
-        raise InvalidInput(
-            "Joignez l'attestation d'assurance au format PDF.",
-            code="missing_field",
-            field="upload_slot_id",
-        )
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
-        return int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise InvalidInput(
-        "Le champ « upload_slot_id » doit être un nombre.",
-        code="wrong_type",
-        field="upload_slot_id",
-    )
 
 
 def _certificate(certificate: InsuranceCertificate | None) -> dict[str, Any] | None:
@@ -135,7 +116,9 @@ async def create(request: Request) -> HTTPResponse:
             insurer=text_field(body, "insurer"),
             policy_number=text_field(body, "policy_number"),
             valid_until=text_field(body, "valid_until"),
-            upload_slot_id=_slot_id(body),
+            upload_slot_id=int_field(
+                body, "upload_slot_id", missing="Joignez l'attestation d'assurance au format PDF."
+            ),
         )
     request.app.ctx.outbox_wakeup.set()
     return json(
