@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,6 +12,9 @@ from rasa_sdk.types import DomainDict
 from actions.account_forms import FAILURES_BEFORE_HANDOFF_OFFER
 from actions.accounts import clear_identity_slots
 from actions.base import PortalAction
+from actions.portal_client import PortalClient, PortalClientError, default_client
+
+log = logging.getLogger(__name__)
 
 #: Intents the fallback may offer; each has an ``utter_topic_<intent>`` label in domain.yml.
 TOPIC_INTENTS = (
@@ -31,6 +35,9 @@ TOPIC_INTENTS = (
 )
 DEFAULT_TOPICS = ("register", "forgot_password", "pay_rent")
 MAX_SUGGESTIONS = 3
+#: Messages in a row the NLU could not place before the bot records that it gave up.
+FALLBACKS_BEFORE_GIVING_UP = 2
+AFTER_HOURS = "utter_handoff_after_hours"
 
 
 def _last_topic(tracker: Tracker) -> str | None:
@@ -55,14 +62,35 @@ class ActionHandoff(PortalAction):
         reason = (
             "repeated_failures" if failures >= FAILURES_BEFORE_HANDOFF_OFFER else "tenant_asked"
         )
-        await self.portal.record_handoff(
+        recorded = await self.portal.record_handoff(
             conversation_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "unknown",
             reason=reason,
             topic=_last_topic(tracker),
         )
-        dispatcher.utter_message(response="utter_handoff_recorded")
+        next_opening = recorded.get("next_opening_text")
+        # A model trained before the after-hours response existed cannot send it.
+        if recorded.get("open_now") is False and next_opening and AFTER_HOURS in _responses(domain):
+            dispatcher.utter_message(response=AFTER_HOURS, next_opening=next_opening)
+        else:
+            dispatcher.utter_message(response="utter_handoff_recorded")
         return clear_identity_slots()
+
+
+def _responses(domain: DomainDict) -> dict[str, Any]:
+    return domain.get("responses") or {}
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row the NLU could not place."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
+            break
+        count += 1
+    return count
 
 
 def likely_topics(intent_ranking: list[dict[str, Any]]) -> list[str]:
@@ -73,19 +101,43 @@ def likely_topics(intent_ranking: list[dict[str, Any]]) -> list[str]:
 
 
 def topic_label(intent: str, domain: DomainDict) -> str:
-    variants = domain.get("responses", {}).get(f"utter_topic_{intent}") or [{}]
+    variants = _responses(domain).get(f"utter_topic_{intent}") or [{}]
     return variants[0].get("text", intent)
 
 
 class ActionSuggestTopics(Action):
-    """Low-confidence message: offer the likely topics as buttons instead of guessing."""
+    """Low-confidence message: offer the likely topics as buttons instead of guessing.
+
+    When it happens again right after, the bot has given up: the conversation goes to the
+    staff console's takeover queue (silently; the tenant still gets the buttons).
+    """
+
+    def __init__(self, portal: PortalClient | None = None):
+        self._portal = portal
+
+    @property
+    def portal(self) -> PortalClient:
+        return self._portal or default_client()
 
     def name(self) -> str:
         return "action_suggest_topics"
 
+    async def _record_giving_up(self, tracker: Tracker) -> None:
+        try:
+            await self.portal.record_handoff(
+                conversation_id=tracker.sender_id,
+                channel=tracker.get_latest_input_channel() or "unknown",
+                reason="bot_gave_up",
+                topic=_last_topic(tracker),
+            )
+        except PortalClientError as error:  # the buttons matter more than the queue entry
+            log.warning("conversation %s: giving up not recorded (%s)", tracker.sender_id, error)
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if consecutive_fallbacks(tracker) == FALLBACKS_BEFORE_GIVING_UP:
+            await self._record_giving_up(tracker)
         topics = likely_topics(tracker.latest_message.get("intent_ranking") or [])
         buttons = [
             {"title": topic_label(topic, domain), "payload": f"/{topic}"} for topic in topics

@@ -121,14 +121,16 @@ class PortalClient:
 
     async def record_handoff(
         self, *, conversation_id: str, channel: str, reason: str, topic: str | None
-    ) -> None:
+    ) -> dict:
+        """``{"id", "status", "open_now"}``, and ``next_opening_text`` ("lundi à 8 h 30")
+        when staff are not there now."""
         payload = {
             "conversation_id": conversation_id,
             "channel": channel,
             "reason": reason,
             "topic": topic or "",
         }
-        await self._post("/handoffs", payload, conversation_id)
+        return await self._post("/handoffs", payload, conversation_id)
 
     # --- verified conversations -------------------------------------------------------------
 

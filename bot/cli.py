@@ -104,6 +104,8 @@ async def deactivate_moved_out(settings: Settings, today: date) -> int:
 DAILY_JOB_LABELS = {
     "deactivated_accounts": "compte(s) désactivé(s) (départ depuis plus de 6 mois)",
     "insurance_reminders": "rappel(s) d'échéance d'assurance habitation mis en file d'envoi",
+    "expired_iban_drafts": "IBAN de demande(s) de prélèvement jamais envoyée(s) effacé(s)",
+    "indexed_conversations": "conversation(s) indexée(s) pour la console du personnel",
 }
 
 

@@ -7,6 +7,7 @@ sink, the dev mailbox. Production is the same code with other values (``ASSISTAN
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,27 @@ def _env(name: str, default: str) -> str:
     return default if value is None or value == "" else value
 
 
+#: SQLAlchemy's async driver for each tracker dialect Rasa may be given.
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_ASYNC_DRIVERS["postgres"] = _ASYNC_DRIVERS["postgresql"]
+
+
+def rasa_tracker_url(env: Mapping[str, str]) -> str:
+    """The async URL of the tracker store that ``RASA_TRACKER_*`` give Rasa (``endpoints.yml``:
+    ``dialect``, ``url`` = host or a whole URL, ``db``), or "" when they are unset."""
+    dialect = env.get("RASA_TRACKER_DIALECT", "")
+    host, db = env.get("RASA_TRACKER_HOST", ""), env.get("RASA_TRACKER_DB", "")
+    if not dialect:
+        return ""
+    if "://" in host:  # Rasa takes a whole URL in the host, credentials included
+        scheme, rest = host.split("://", 1)
+        return f"{_ASYNC_DRIVERS.get(scheme.split('+')[0], scheme)}://{rest}"
+    driver = _ASYNC_DRIVERS.get(dialect, dialect)
+    if dialect == "sqlite":
+        return f"{driver}:///{db}"
+    return f"{driver}://{host}/{db}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about the portal, the actions and the run command."""
@@ -33,6 +55,9 @@ class Settings:
     env: str = "development"
     var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
     database_url: str = ""
+    # Rasa's tracker store as the portal reads it (staff console transcripts, read-only);
+    # empty: var_dir/tracker.db, the SQLite file the run command gives Rasa.
+    tracker_database_url: str = ""
     portal_host: str = "127.0.0.1"
     portal_port: int = 8000
     public_base_url: str = "http://localhost:8000"
@@ -41,6 +66,11 @@ class Settings:
     rasa_public_url: str = ""
     # Rasa's HTTP API (conversations, events) answers only with this token (--auth-token).
     rasa_api_token: str = DEV_RASA_API_TOKEN
+    # Where the portal reaches Rasa's HTTP API (staff takeover); empty: 127.0.0.1 on rasa_port.
+    rasa_internal_url: str = ""
+    # When staff answer the conversations handed to them (Europe/Paris), e.g.
+    # "lun-ven 08:30-12:00,13:30-17:30; sam 09:00-12:00" (bot/portal/services/opening_hours.py).
+    staff_opening_hours: str = "lun-ven 08:30-17:30"
     actions_port: int = 5055
     service_token: str = DEV_SERVICE_TOKEN
     # Signs widget session tokens and keys the hashes of one-time codes.
@@ -86,6 +116,10 @@ class Settings:
         return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'portal.db'}"
 
     @property
+    def resolved_tracker_database_url(self) -> str:
+        return self.tracker_database_url or f"sqlite+aiosqlite:///{self.var_dir / 'tracker.db'}"
+
+    @property
     def mailbox_dir(self) -> Path:
         """Maildir where the development SMTP sink keeps every email it receives."""
         return self.var_dir / "mailbox"
@@ -93,6 +127,11 @@ class Settings:
     @property
     def portal_url(self) -> str:
         return f"http://{self.portal_host}:{self.portal_port}"
+
+    @property
+    def rasa_api_url(self) -> str:
+        """Base URL of Rasa's HTTP API as the portal reaches it."""
+        return self.rasa_internal_url.rstrip("/") or f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def payment_platform_url(self) -> str:
@@ -112,6 +151,7 @@ class Settings:
             env=env,
             var_dir=var_dir,
             database_url=_env("PORTAL_DATABASE_URL", ""),
+            tracker_database_url=_env("TRACKER_DATABASE_URL", rasa_tracker_url(os.environ)),
             portal_host=_env("PORTAL_HOST", "127.0.0.1"),
             portal_port=portal_port,
             public_base_url=_env("PORTAL_PUBLIC_URL", f"http://localhost:{portal_port}"),
@@ -120,6 +160,8 @@ class Settings:
             service_token=_env("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
             rasa_public_url=_env("RASA_PUBLIC_URL", ""),
             rasa_api_token=_env("RASA_API_TOKEN", DEV_RASA_API_TOKEN),
+            rasa_internal_url=_env("RASA_INTERNAL_URL", ""),
+            staff_opening_hours=_env("STAFF_OPENING_HOURS", cls.staff_opening_hours),
             secret_key=_env("PORTAL_SECRET_KEY", DEV_SECRET_KEY),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "8025")),
@@ -147,6 +189,7 @@ class Settings:
             raise RuntimeError("RASA_API_TOKEN must be set in production")
         if not settings.is_development and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("PORTAL_SECRET_KEY must be set in production")
+        _check_opening_hours(settings.staff_opening_hours)
         if settings.systempay_mode not in SYSTEMPAY_MODES:
             raise RuntimeError("SYSTEMPAY_MODE must be TEST or PRODUCTION")
         if not settings.is_development and settings.systempay_key == DEV_SYSTEMPAY_KEY:
@@ -157,3 +200,14 @@ class Settings:
         if not settings.is_development and settings.creditor_identifier == DEV_CREDITOR_IDENTIFIER:
             raise RuntimeError("CREDITOR_IDENTIFIER must be set in production")
         return settings
+
+
+def _check_opening_hours(text: str) -> None:
+    """Refuse to start on opening hours the handoff could not tell tenants about."""
+    from bot.portal.errors import InvalidInput
+    from bot.portal.services.opening_hours import parse_opening_hours
+
+    try:
+        parse_opening_hours(text)
+    except InvalidInput as error:
+        raise RuntimeError(f"STAFF_OPENING_HOURS: {error.message}") from error

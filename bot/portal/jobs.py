@@ -18,6 +18,7 @@ from bot.portal.services.accounts import deactivate_moved_out
 from bot.portal.services.direct_debit import purge_expired_drafts
 from bot.portal.services.insurance import send_expiry_reminders
 from bot.settings import Settings
+from bot.staff.transcripts.index import index_conversations
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,17 @@ async def _purge_iban_drafts(session: AsyncSession, settings: Settings, today: d
     return await purge_expired_drafts(session=session)
 
 
+async def _index_conversations(session: AsyncSession, settings: Settings, today: date) -> int:
+    # The staff console's conversation index (each list view also refreshes it, in steps).
+    return await index_conversations(session=session, settings=settings)
+
+
 #: Name of the count in the result -> job; add new daily jobs here.
 DAILY_JOBS: dict[str, Job] = {
     "deactivated_accounts": _deactivate_moved_out,
     "insurance_reminders": _insurance_reminders,
     "expired_iban_drafts": _purge_iban_drafts,
+    "indexed_conversations": _index_conversations,
 }
 
 

@@ -28,6 +28,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RASA_PORT": str(settings.rasa_port),
         "RASA_PUBLIC_URL": settings.rasa_public_url,
         "RASA_API_TOKEN": settings.rasa_api_token,
+        "RASA_INTERNAL_URL": settings.rasa_internal_url,
+        "STAFF_OPENING_HOURS": settings.staff_opening_hours,
         "ACTIONS_PORT": str(settings.actions_port),
         "PORTAL_SERVICE_TOKEN": settings.service_token,
         "PORTAL_SECRET_KEY": settings.secret_key,
@@ -53,6 +55,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
     if settings.database_url:
         env["PORTAL_DATABASE_URL"] = settings.database_url
+    if settings.tracker_database_url:
+        env["TRACKER_DATABASE_URL"] = settings.tracker_database_url
     return env
 
 

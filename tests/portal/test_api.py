@@ -239,7 +239,9 @@ async def test_handoff_is_recorded(portal: Portal) -> None:
     response = await portal.api("/api/v1/handoffs", body)
 
     assert response.status_code == 201
-    assert response.json() == {"id": 1, "status": "recorded"}
+    answer = response.json()
+    assert (answer["id"], answer["status"]) == (1, "recorded")
+    assert isinstance(answer["open_now"], bool)
     (row,) = (await portal.snapshot())["handoff_requests"]
     assert row[1:6] == ("conv-42", "telegram", "bot_gave_up", "assurance", None)
 

@@ -42,8 +42,18 @@ async def test_the_daily_jobs_run_once_per_day_whatever_how_often_they_are_start
     first = await jobs.run_daily_jobs(portal_settings, today)
     again = await jobs.run_daily_jobs(portal_settings, today)
 
-    assert first == {"deactivated_accounts": 1, "insurance_reminders": 1, "expired_iban_drafts": 0}
-    assert again == {"deactivated_accounts": 0, "insurance_reminders": 0, "expired_iban_drafts": 0}
+    assert first == {
+        "deactivated_accounts": 1,
+        "insurance_reminders": 1,
+        "expired_iban_drafts": 0,
+        "indexed_conversations": 0,
+    }
+    assert again == {
+        "deactivated_accounts": 0,
+        "insurance_reminders": 0,
+        "expired_iban_drafts": 0,
+        "indexed_conversations": 0,
+    }
     (nguyen,) = await accounts_of(sessions, "11223344")
     assert nguyen.status == AccountStatus.DEACTIVATED
     reminders = [e for e in await outbox(sessions) if e.template == "insurance_expiry_reminder"]
@@ -79,6 +89,7 @@ async def test_a_failing_job_does_not_stop_the_others(
         "deactivated_accounts": 0,
         "insurance_reminders": 1,
         "expired_iban_drafts": 0,
+        "indexed_conversations": 0,
     }
 
 

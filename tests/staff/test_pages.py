@@ -73,7 +73,8 @@ def _ids(routes: list[tuple[str, str]]) -> list[str]:
 
 
 def _url(path: str, staff: dict) -> str:
-    return path.format(account_id=staff["agent"].id)
+    """A concrete URL for a route pattern: every ``{parameter}`` becomes an existing id."""
+    return re.sub(r"\{\w+\}", str(staff["agent"].id), path)
 
 
 def test_the_console_routes_are_the_expected_ones() -> None:

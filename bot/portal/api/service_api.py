@@ -13,7 +13,8 @@ from sanic.response import HTTPResponse, json
 
 from bot.portal.api.auth import service_token_required
 from bot.portal.api.inputs import conversation_id, json_object, text_field
-from bot.portal.services import handoff, recovery, registration
+from bot.portal.models import utcnow
+from bot.portal.services import handoff, opening_hours, recovery, registration
 
 bp = Blueprint("service_api", url_prefix="/api/v1")
 
@@ -71,4 +72,10 @@ async def create_handoff(request: Request) -> HTTPResponse:
             reason=text_field(body, "reason"),
             topic=text_field(body, "topic", required=False) or None,
         )
-    return json({"id": created.id, "status": "recorded"}, status=201)
+    # Outside opening hours the bot tells the tenant when a person will answer.
+    staff = opening_hours.availability(request.app.ctx.settings.staff_opening_hours, now=utcnow())
+    answer: dict[str, object] = {"id": created.id, "status": "recorded", "open_now": staff.open_now}
+    if staff.next_opening is not None:
+        answer["next_opening"] = staff.next_opening.isoformat()
+        answer["next_opening_text"] = staff.next_opening_text
+    return json(answer, status=201)

@@ -9,6 +9,12 @@ from bot.portal.models.account import (
 )
 from bot.portal.models.base import Base, utcnow
 from bot.portal.models.conversation import HandoffRequest, RateLimitCounter
+from bot.portal.models.conversation_review import (
+    ConversationSummary,
+    ConversationTag,
+    ReviewStatus,
+    TranscriptIndexState,
+)
 from bot.portal.models.direct_debit import (
     DEBIT_DAYS,
     DirectDebitDraft,
@@ -37,6 +43,8 @@ __all__ = [
     "Base",
     "CertificateStatus",
     "ConversationGrant",
+    "ConversationSummary",
+    "ConversationTag",
     "DirectDebitDraft",
     "DirectDebitRequest",
     "DirectDebitStatus",
@@ -50,11 +58,13 @@ __all__ = [
     "Payment",
     "PaymentStatus",
     "RateLimitCounter",
+    "ReviewStatus",
     "StaffAccount",
     "StaffAuditEntry",
     "StaffRole",
     "StoredUpload",
     "TokenPurpose",
+    "TranscriptIndexState",
     "UploadSlot",
     "VerificationChallenge",
     "utcnow",

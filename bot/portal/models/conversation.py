@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint
 
 from bot.portal.models.base import Base, UTCDateTime, utcnow
 
 
+class HandoffStatus:
+    WAITING = "waiting"  # in the staff console's queue
+    TAKEN = "taken"  # a staff member holds the conversation; the bot is paused
+    CLOSED = "closed"  # handed back to the bot
+
+
 class HandoffRequest(Base):
-    """A tenant asked for a person (or the bot gave up); the staff console lists these."""
+    """A tenant asked for a person (or the bot gave up); the staff console lists these.
+
+    One open request per conversation: asking again while one waits updates it.
+    """
 
     __tablename__ = "handoff_requests"
 
@@ -20,6 +29,17 @@ class HandoffRequest(Base):
     note = Column(Text, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     closed_at = Column(UTCDateTime, nullable=True)
+    #: The staff member who took the conversation over, and when (null: still waiting).
+    taken_by_id = Column(Integer, ForeignKey("staff_accounts.id"), nullable=True)
+    taken_at = Column(UTCDateTime, nullable=True)
+
+    @property
+    def status(self) -> str:
+        if self.closed_at is not None:
+            return HandoffStatus.CLOSED
+        if self.taken_at is not None:
+            return HandoffStatus.TAKEN
+        return HandoffStatus.WAITING
 
 
 class RateLimitCounter(Base):

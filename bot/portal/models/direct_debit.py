@@ -2,6 +2,11 @@
 
 The portal is the system of record, so the IBAN is stored in full; it is never logged and
 shown elsewhere only masked.
+
+A request waits ``pending_signature`` until staff receive the signed mandate and an original
+RIB (``active``: its leases get the debit day; an older active request for the same leases
+becomes ``superseded``), reject it, or ask for more information (``info_requested``: the tenant
+then makes a new request, with a new mandate).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     text,
 )
 from sqlalchemy.orm import relationship
@@ -29,8 +35,10 @@ DEBIT_DAYS = (2, 7, 10)
 
 class DirectDebitStatus(str, enum.Enum):
     PENDING_SIGNATURE = "pending_signature"  # mandate emailed, signed copy not yet received
-    ACTIVE = "active"
+    ACTIVE = "active"  # signed mandate and original RIB received by staff
     REJECTED = "rejected"
+    INFO_REQUESTED = "info_requested"  # staff asked for more; the tenant makes a new request
+    SUPERSEDED = "superseded"  # was active until a newer mandate for the same leases
 
 
 direct_debit_leases = Table(
@@ -81,6 +89,10 @@ class DirectDebitRequest(Base):
     )
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     decided_at = Column(UTCDateTime, nullable=True)
+    #: The staff member who activated, rejected or questioned the request.
+    decided_by_id = Column(Integer, ForeignKey("staff_accounts.id"), nullable=True)
+    #: The reason of a rejection, or the information asked for (as emailed to the tenant).
+    staff_note = Column(Text, nullable=True)
 
     leases = relationship("Lease", secondary=direct_debit_leases, order_by="Lease.id")
 

@@ -3,7 +3,9 @@
 A certificate is *in force* for its household when it is ``current`` (on file in the landlord's
 records) or ``accepted`` (submitted by the tenant and validated by staff); the latest one in
 force prefills the next update. A submission starts ``pending``; staff accept it, reject it or
-ask for more information (``info_requested``) within 48 h.
+ask for more information (``info_requested``) within 48 h. Accepting one makes it the only
+certificate in force: the ones it replaces become ``superseded`` (kept, as the history). After
+a request for information the tenant sends a new submission, which staff decide on instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class CertificateStatus(str, enum.Enum):
     ACCEPTED = "accepted"  # submitted and validated by staff
     REJECTED = "rejected"
     INFO_REQUESTED = "info_requested"  # staff asked the tenant for more information
+    SUPERSEDED = "superseded"  # was in force until staff accepted a newer one
 
 
 #: Statuses of a certificate that covers the household (reminders, prefill).
@@ -62,6 +65,9 @@ class InsuranceCertificate(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     submitted_at = Column(UTCDateTime, nullable=True)
     decided_at = Column(UTCDateTime, nullable=True)
+    #: The staff member who accepted, rejected or questioned the submission.
+    decided_by_id = Column(Integer, ForeignKey("staff_accounts.id"), nullable=True)
+    #: The reason of a rejection, or the information asked for (as emailed to the tenant).
     staff_note = Column(Text, nullable=True)
     # Expiry reminders: the smallest "days before expiry" threshold already reminded for, so
     # that the daily job sends each reminder once whatever how often it runs.

@@ -36,6 +36,23 @@ ACTIONS = {
     STAFF_REACTIVATED: "compte réactivé",
     STAFF_UNLOCKED: "compte déverrouillé",
     STAFF_ROLE_CHANGED: "rôle modifié",
+    # Conversations and takeovers
+    "conversation_tagged": "étiquette ajoutée",
+    "conversation_untagged": "étiquette retirée",
+    "conversation_note_saved": "note enregistrée",
+    "conversation_reviewed": "conversation relue",
+    "conversation_review_reopened": "relecture rouverte",
+    "conversation_taken_over": "conversation reprise",
+    "conversation_staff_reply": "réponse envoyée au locataire",
+    "conversation_handed_back": "conversation rendue à l'assistant",
+    "conversations_exported": "conversations exportées",
+    # Validations
+    "insurance_accepted": "attestation acceptée",
+    "insurance_rejected": "attestation refusée",
+    "insurance_info_requested": "complément demandé (assurance)",
+    "direct_debit_activated": "prélèvement activé",
+    "direct_debit_rejected": "prélèvement refusé",
+    "direct_debit_info_requested": "complément demandé (prélèvement)",
 }
 
 #: Substrings of a ``details`` key that suggest a secret; such keys are refused outright.
