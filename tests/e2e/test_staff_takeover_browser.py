@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.portal.db import create_engine, session_factory
 from bot.staff.services import accounts
 from bot.staff.takeover.rasa_api import RasaClient
 from tests.e2e.conftest import Assistant
 from tests.e2e.test_widget_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     bot_texts,
     conversation_id,
     open_widget,
@@ -38,21 +36,6 @@ pytestmark = pytest.mark.e2e
 #: The agent's page polls every 2 s; a turn of the tenant goes through Rasa first.
 LIVE_TIMEOUT_MS = 15_000
 STAFF_REPLY = "Bonjour, je suis Bruno, conseiller. Je regarde votre dossier."
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "
-            "(Playwright's own browser download does not work here)"
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 def in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -11,35 +11,18 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.portal.db import create_engine, session_factory
 from bot.staff.services import accounts
 from tests.e2e.conftest import Assistant
-from tests.e2e.test_widget_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.portal.support import GOOD_PASSWORD
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "
-            "(Playwright's own browser download does not work here)"
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.portal.db import create_engine, session_factory
@@ -29,25 +29,12 @@ from bot.portal.services.demo import _account, _household, _lease
 from bot.portal.services.french_dates import today_in_france
 from bot.staff.services import accounts
 from tests.e2e.conftest import Assistant
-from tests.e2e.test_widget_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.portal.support import GOOD_PASSWORD
 from tests.portal.test_uploads import pdf_file
 
 pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 def in_e2e_database(assistant: Assistant, work: Any) -> Any:
