@@ -30,7 +30,7 @@ from bot.portal.services import direct_debit, insurance, uploads
 from bot.portal.services.french_dates import today_in_france
 from bot.settings import Settings
 from bot.staff.errors import StaffNotAllowed
-from bot.staff.services import validations
+from bot.staff.services import validation_queue, validations
 from bot.staff.web.validations import time_left
 from tests.portal.support import Mailbox, Portal, outbox, words
 from tests.portal.test_uploads import image_file, pdf_file
@@ -239,7 +239,7 @@ async def test_the_queue_lists_both_kinds_oldest_first_with_their_deadline(
         )
 
     async with portal.sessions() as session:
-        queue = await validations.validation_queue(session=session)
+        queue = await validation_queue.validation_queue(session=session)
 
     assert [(item.kind, item.id) for item in queue] == [
         ("direct_debit", mandate),
@@ -468,7 +468,7 @@ async def test_asking_for_information_lets_the_tenant_send_a_new_submission(
     async with portal.sessions() as session:
         household = await household_id(portal.sessions, DUPONT)
         pending = await insurance.pending_submission(session=session, household_id=household)
-        queue = await validations.validation_queue(session=session)
+        queue = await validation_queue.validation_queue(session=session)
     assert pending.id == second
     assert [item.id for item in queue] == [second]
     page = await agent.client.get(certificate_url(second))
@@ -655,7 +655,7 @@ async def test_asking_for_information_lets_the_tenant_make_a_new_request(
     # No longer waiting for a signature: the tenant's new request is accepted.
     newer = await request_direct_debit(portal)
     async with portal.sessions() as session:
-        queue = await validations.validation_queue(session=session)
+        queue = await validation_queue.validation_queue(session=session)
     assert [item.id for item in queue] == [newer]
     with pytest.raises(Conflict):
         async with portal.sessions.begin() as session:

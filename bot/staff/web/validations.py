@@ -20,7 +20,7 @@ from bot.portal.models import StoredUpload, utcnow
 from bot.portal.services import web_security
 from bot.portal.services.french_dates import format_french_date
 from bot.staff.errors import StaffNotAllowed
-from bot.staff.services import validations
+from bot.staff.services import validation_queue, validations
 from bot.staff.web.auth import HEADERS, forbidden, french_datetime, staff_page, staff_required
 
 bp = Blueprint("staff_validations")
@@ -94,7 +94,7 @@ def _done(done: str) -> HTTPResponse:
 async def queue(request: Request) -> HTTPResponse:
     now = utcnow()
     async with request.app.ctx.sessions() as session:
-        items = await validations.validation_queue(session=session, now=now)
+        items = await validation_queue.validation_queue(session=session, now=now)
     done = request.args.get("fait", "")
     return staff_page(
         request,
@@ -119,7 +119,7 @@ async def _certificate_page(
     form: dict[str, str] | None = None,
 ) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        review = await validations.certificate_review(
+        review = await validation_queue.certificate_review(
             session=session, certificate_id=certificate_id
         )
     return staff_page(
@@ -147,7 +147,9 @@ async def certificate(request: Request, certificate_id: int) -> HTTPResponse:
 @staff_required()
 async def certificate_file(request: Request, certificate_id: int) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        upload = await validations.certificate_file(session=session, certificate_id=certificate_id)
+        upload = await validation_queue.certificate_file(
+            session=session, certificate_id=certificate_id
+        )
     return _file(upload, f"attestation-{certificate_id}")
 
 
@@ -201,7 +203,7 @@ async def _direct_debit_page(
     form: dict[str, str] | None = None,
 ) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        review = await validations.direct_debit_review(session=session, request_id=request_id)
+        review = await validation_queue.direct_debit_review(session=session, request_id=request_id)
     return staff_page(
         request,
         "staff/validation_direct_debit.html",
@@ -227,7 +229,7 @@ async def direct_debit(request: Request, request_id: int) -> HTTPResponse:
 @staff_required()
 async def direct_debit_rib(request: Request, request_id: int) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:
-        upload = await validations.direct_debit_rib(session=session, request_id=request_id)
+        upload = await validation_queue.direct_debit_rib(session=session, request_id=request_id)
     return _file(upload, f"rib-{request_id}")
 
 

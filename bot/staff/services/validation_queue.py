@@ -1,0 +1,229 @@
+"""The staff's validation queue and the detail pages behind it: what waits for a decision,
+oldest first, with its 48 h deadline, and the files to look at (read only; decisions are in
+``validations``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
+
+from bot.portal.errors import NotFound
+from bot.portal.models import (
+    IN_FORCE_STATUSES,
+    CertificateStatus,
+    DirectDebitRequest,
+    DirectDebitStatus,
+    Household,
+    InsuranceCertificate,
+    StoredUpload,
+    utcnow,
+)
+from bot.portal.services import uploads
+from bot.portal.services.iban import mask_iban
+from bot.portal.services.insurance import VALIDATION_DELAY_HOURS
+from bot.staff.services.validations import (
+    _active_account,
+    _certificate,
+    _direct_debit,
+    _staff_name,
+    _upload_of_slot,
+)
+
+INSURANCE = "insurance"
+DIRECT_DEBIT = "direct_debit"
+#: Help page: staff accept an insurance update "dans un délai de 48h".
+INSURANCE_DELAY = timedelta(hours=VALIDATION_DELAY_HOURS)
+#: The same target for a direct-debit request; the help page only says "quelques jours" for the
+#: whole set-up, which includes the post.
+DIRECT_DEBIT_DELAY = timedelta(hours=48)
+
+# --------------------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One submission waiting for staff; ``remaining`` is negative once overdue."""
+
+    kind: str  # INSURANCE | DIRECT_DEBIT
+    id: int
+    client_number: str
+    surname: str
+    created_at: datetime
+    deadline: datetime
+    remaining: timedelta
+    # What the submission is about, for the row (insurance or direct debit fields).
+    insurer: str = ""
+    policy_number: str = ""
+    bank_name: str = ""
+    iban_masked: str = ""
+    debit_day: int | None = None
+
+    @property
+    def overdue(self) -> bool:
+        return self.remaining <= timedelta(0)
+
+
+async def validation_queue(
+    *, session: AsyncSession, now: datetime | None = None
+) -> list[QueueItem]:
+    """Pending certificates and requests waiting for their signed mandate, oldest first."""
+    now = now or utcnow()
+    certificates = await session.execute(
+        select(InsuranceCertificate, Household)
+        .join(Household, Household.id == InsuranceCertificate.household_id)
+        .where(InsuranceCertificate.status == CertificateStatus.PENDING)
+    )
+    requests = await session.execute(
+        select(DirectDebitRequest, Household)
+        .join(Household, Household.id == DirectDebitRequest.household_id)
+        .where(DirectDebitRequest.status == DirectDebitStatus.PENDING_SIGNATURE)
+    )
+    items = [
+        _item(
+            INSURANCE,
+            certificate,
+            household,
+            INSURANCE_DELAY,
+            now,
+            insurer=certificate.insurer,
+            policy_number=certificate.policy_number,
+        )
+        for certificate, household in certificates
+    ] + [
+        _item(
+            DIRECT_DEBIT,
+            request,
+            household,
+            DIRECT_DEBIT_DELAY,
+            now,
+            bank_name=request.bank_name,
+            iban_masked=mask_iban(request.iban),
+            debit_day=request.debit_day,
+        )
+        for request, household in requests
+    ]
+    return sorted(items, key=lambda item: (item.created_at, item.kind, item.id))
+
+
+def _item(
+    kind: str, row: Any, household: Household, delay: timedelta, now: datetime, **about: Any
+) -> QueueItem:
+    deadline = row.created_at + delay
+    return QueueItem(
+        kind=kind,
+        id=row.id,
+        client_number=household.client_number,
+        surname=household.signatory_surname,
+        created_at=row.created_at,
+        deadline=deadline,
+        remaining=deadline - now,
+        **about,
+    )
+
+
+# --------------------------------------------------------------------------- detail pages
+
+
+@dataclass(frozen=True)
+class CertificateReview:
+    """What staff see to decide on a certificate."""
+
+    certificate: InsuranceCertificate
+    household: Household
+    upload: StoredUpload | None  # without its bytes (``certificate_file`` streams them)
+    tenant_email: str | None  # the active account the decision is emailed to
+    in_force: InsuranceCertificate | None  # what accepting it replaces
+    history: list[InsuranceCertificate]  # the household's other certificates, newest first
+    decided_by: str | None
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class DirectDebitReview:
+    """What staff see to compare with the signed mandate and the RIB received."""
+
+    request: DirectDebitRequest  # with its leases
+    household: Household
+    upload: StoredUpload | None  # the RIB, without its bytes
+    history: list[DirectDebitRequest]  # the household's other requests, newest first
+    decided_by: str | None
+    deadline: datetime
+
+
+async def certificate_review(*, session: AsyncSession, certificate_id: int) -> CertificateReview:
+    certificate = await _certificate(session, certificate_id)
+    household = await session.get(Household, certificate.household_id)
+    others = list(
+        await session.scalars(
+            select(InsuranceCertificate)
+            .where(
+                InsuranceCertificate.household_id == certificate.household_id,
+                InsuranceCertificate.id != certificate.id,
+            )
+            .order_by(InsuranceCertificate.created_at.desc(), InsuranceCertificate.id.desc())
+        )
+    )
+    in_force = [c for c in others if c.status in IN_FORCE_STATUSES]
+    account = await _active_account(session, certificate.household_id)
+    return CertificateReview(
+        certificate=certificate,
+        household=household,
+        upload=await _upload_of_slot(session, certificate.upload_slot_id),
+        tenant_email=account.email if account else None,
+        in_force=max(in_force, key=lambda c: (c.valid_until, c.id)) if in_force else None,
+        history=others,
+        decided_by=await _staff_name(session, certificate.decided_by_id),
+        deadline=certificate.created_at + INSURANCE_DELAY,
+    )
+
+
+async def direct_debit_review(*, session: AsyncSession, request_id: int) -> DirectDebitReview:
+    request = await _direct_debit(session, request_id)
+    household = await session.get(Household, request.household_id)
+    history = list(
+        await session.scalars(
+            select(DirectDebitRequest)
+            .where(
+                DirectDebitRequest.household_id == request.household_id,
+                DirectDebitRequest.id != request.id,
+            )
+            .order_by(DirectDebitRequest.created_at.desc(), DirectDebitRequest.id.desc())
+        )
+    )
+    upload = await session.get(StoredUpload, request.rib_upload_id)
+    return DirectDebitReview(
+        request=request,
+        household=household,
+        upload=upload,
+        history=history,
+        decided_by=await _staff_name(session, request.decided_by_id),
+        deadline=request.created_at + DIRECT_DEBIT_DELAY,
+    )
+
+
+async def certificate_file(*, session: AsyncSession, certificate_id: int) -> StoredUpload:
+    """The certificate's PDF, with its bytes; ``NotFound`` if none."""
+    certificate = await _certificate(session, certificate_id)
+    slot_id = certificate.upload_slot_id
+    upload = None if slot_id is None else await uploads.upload_for(session=session, slot_id=slot_id)
+    if upload is None:
+        raise NotFound("Aucune attestation n'est jointe.", code="certificate_file_not_found")
+    return upload
+
+
+async def direct_debit_rib(*, session: AsyncSession, request_id: int) -> StoredUpload:
+    """The RIB sent with the request, with its bytes."""
+    request = await _direct_debit(session, request_id)
+    upload = await session.scalar(
+        select(StoredUpload)
+        .where(StoredUpload.id == request.rib_upload_id)
+        .options(undefer(StoredUpload.data))
+    )
+    if upload is None:  # pragma: no cover - the foreign key forbids it
+        raise NotFound("RIB introuvable.", code="rib_not_found")
+    return upload
