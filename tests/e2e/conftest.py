@@ -3,12 +3,15 @@ started once per session on free ports with a temporary var directory."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -17,6 +20,18 @@ from playwright.sync_api import Browser, sync_playwright
 from bot.runner.stack import Stack
 from bot.runner.training import has_model
 from bot.settings import PROJECT_ROOT, Settings
+
+T = TypeVar("T")
+
+
+def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run set-up code that is async (the portal's database) from a sync test.
+
+    Playwright's sync API keeps its event loop running in the main thread while a browser is
+    open, so `asyncio.run` there would fail: the coroutine gets a thread of its own.
+    """
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def free_port() -> int:
@@ -106,9 +121,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One headless chromium for every browser test of the run."""
+    """One headless chromium for the browser tests of this package.
+
+    Not session-wide: while Playwright's sync API is open, its event loop stays set as the
+    running loop of the main thread, and every async test after it (pytest-asyncio) would fail
+    with "Runner.run() cannot be called from a running event loop". Closing it with the package
+    gives the later packages a clean thread.
+    """
     if not CHROMIUM.exists():
         pytest.skip(
             f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "

@@ -8,12 +8,8 @@ Chromium is Debian's (``apt-get install -y chromium``), driven headless by Playw
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -21,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from bot.portal.db import create_engine, session_factory
 from bot.staff.services import accounts
 from bot.staff.takeover.rasa_api import RasaClient
-from tests.e2e.conftest import Assistant
+from tests.e2e.conftest import Assistant, run_in_own_loop
 from tests.e2e.test_widget_browser import (
     bot_texts,
     conversation_id,
@@ -36,12 +32,6 @@ pytestmark = pytest.mark.e2e
 #: The agent's page polls every 2 s; a turn of the tenant goes through Rasa first.
 LIVE_TIMEOUT_MS = 15_000
 STAFF_REPLY = "Bonjour, je suis Bruno, conseiller. Je regarde votre dossier."
-
-
-def in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Playwright's sync API keeps an event loop running in this thread: use another thread."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        thread.submit(asyncio.run, coroutine).result()
 
 
 def staff_agent(assistant: Assistant) -> str:
@@ -63,7 +53,7 @@ def staff_agent(assistant: Assistant) -> str:
         finally:
             await engine.dispose()
 
-    in_own_loop(create())
+    run_in_own_loop(create())
     return email
 
 
@@ -164,7 +154,7 @@ def test_on_the_rest_channel_a_staff_message_is_kept_but_cannot_be_delivered(
         finally:
             await rasa.aclose()
 
-    in_own_loop(take_over_and_reply())
+    run_in_own_loop(take_over_and_reply())
 
     assert assistant.say(sender, "vous êtes là ?") == []  # paused, and the message is not here
     staff_messages = [

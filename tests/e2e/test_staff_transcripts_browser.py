@@ -8,10 +8,8 @@ Chromium is Debian's, driven headless by Playwright, as in ``test_widget_browser
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from bot.portal.db import create_engine, session_factory
 from bot.staff.services import accounts
-from tests.e2e.conftest import Assistant
+from tests.e2e.conftest import Assistant, run_in_own_loop
 from tests.portal.support import GOOD_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -45,9 +43,7 @@ def staff_email(assistant: Assistant) -> str:
         finally:
             await engine.dispose()
 
-    # Playwright's sync API may keep an event loop running in this thread: use another one.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        thread.submit(asyncio.run, create()).result()
+    run_in_own_loop(create())
     return email
 
 

@@ -9,14 +9,11 @@ headless by Playwright with the widget test's launch options.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -28,13 +25,11 @@ from bot.portal.services import insurance, uploads
 from bot.portal.services.demo import _account, _household, _lease
 from bot.portal.services.french_dates import today_in_france
 from bot.staff.services import accounts
-from tests.e2e.conftest import Assistant
+from tests.e2e.conftest import Assistant, run_in_own_loop
 from tests.portal.support import GOOD_PASSWORD
 from tests.portal.test_uploads import pdf_file
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 
 def in_e2e_database(assistant: Assistant, work: Any) -> Any:
@@ -48,13 +43,7 @@ def in_e2e_database(assistant: Assistant, work: Any) -> Any:
         finally:
             await engine.dispose()
 
-    return _blocking(run())
-
-
-def _blocking(coroutine: Coroutine[Any, Any, T]) -> T:
-    # Playwright's sync API keeps an event loop running in this thread: use another thread.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
+    return run_in_own_loop(run())
 
 
 def staff_member(assistant: Assistant) -> str:

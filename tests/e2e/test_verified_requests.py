@@ -4,7 +4,6 @@ IBAN typed in the chat is not in the stored conversation."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import uuid
@@ -16,7 +15,7 @@ import pytest
 from bot.portal.db import create_engine, session_factory
 from bot.portal.models import AccountStatus
 from bot.portal.services.demo import _account, _household, _lease
-from tests.e2e.conftest import Assistant
+from tests.e2e.conftest import Assistant, run_in_own_loop
 from tests.e2e.test_account_flows import code_emails, emailed_code
 from tests.e2e.test_privacy import logs, tracker_rows
 from tests.portal.test_uploads import pdf_file
@@ -128,7 +127,7 @@ def tenant_account(assistant: Assistant) -> str:
         finally:
             await engine.dispose()
 
-    asyncio.run(create())
+    run_in_own_loop(create())
     return email
 
 

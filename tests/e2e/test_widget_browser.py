@@ -7,11 +7,9 @@ Chromium is Debian's (``apt-get install -y chromium``), driven headless by Playw
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from bot.portal.db import create_engine, session_factory
 from bot.portal.models import AccountStatus
 from bot.portal.services.demo import _account, _household, _lease
-from tests.e2e.conftest import Assistant
+from tests.e2e.conftest import Assistant, run_in_own_loop
 from tests.e2e.test_account_flows import emailed_code
 from tests.e2e.test_tenant_page import ASKS_FOR_A_CODE, PASSWORD, choose_password
 from tests.portal.test_uploads import pdf_file
@@ -60,9 +58,7 @@ def new_household(
         finally:
             await engine.dispose()
 
-    # Playwright's sync API keeps an event loop running in this thread: use another thread.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        thread.submit(asyncio.run, create()).result()
+    run_in_own_loop(create())
     return number, surname, email
 
 
