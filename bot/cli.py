@@ -106,6 +106,10 @@ DAILY_JOB_LABELS = {
     "insurance_reminders": "rappel(s) d'échéance d'assurance habitation mis en file d'envoi",
     "expired_iban_drafts": "IBAN de demande(s) de prélèvement jamais envoyée(s) effacé(s)",
     "indexed_conversations": "conversation(s) indexée(s) pour la console du personnel",
+    "expired_conversations": (
+        "conversation(s) effacée(s) ou raccourcie(s) (messages plus anciens que la durée de "
+        "conservation)"
+    ),
 }
 
 

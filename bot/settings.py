@@ -71,6 +71,9 @@ class Settings:
     # When staff answer the conversations handed to them (Europe/Paris), e.g.
     # "lun-ven 08:30-12:00,13:30-17:30; sam 09:00-12:00" (bot/portal/services/opening_hours.py).
     staff_opening_hours: str = "lun-ven 08:30-17:30"
+    # Days a conversation is kept after its last message; the daily jobs delete older ones
+    # (bot/staff/retention/transcripts.py).
+    transcript_retention_days: int = 180
     actions_port: int = 5055
     service_token: str = DEV_SERVICE_TOKEN
     # Signs widget session tokens and keys the hashes of one-time codes.
@@ -162,6 +165,9 @@ class Settings:
             rasa_api_token=_env("RASA_API_TOKEN", DEV_RASA_API_TOKEN),
             rasa_internal_url=_env("RASA_INTERNAL_URL", ""),
             staff_opening_hours=_env("STAFF_OPENING_HOURS", cls.staff_opening_hours),
+            transcript_retention_days=_positive_int(
+                "TRANSCRIPT_RETENTION_DAYS", cls.transcript_retention_days
+            ),
             secret_key=_env("PORTAL_SECRET_KEY", DEV_SECRET_KEY),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "8025")),
@@ -200,6 +206,18 @@ class Settings:
         if not settings.is_development and settings.creditor_identifier == DEV_CREDITOR_IDENTIFIER:
             raise RuntimeError("CREDITOR_IDENTIFIER must be set in production")
         return settings
+
+
+def _positive_int(name: str, default: int) -> int:
+    """A whole number of at least 1, or a start-up error naming the variable."""
+    text = _env(name, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise RuntimeError(f"{name} must be a whole number of days, at least 1 (got {text!r})")
+    return value
 
 
 def _check_opening_hours(text: str) -> None:

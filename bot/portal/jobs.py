@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.db import create_engine, session_factory
 from bot.portal.services.accounts import deactivate_moved_out
 from bot.portal.services.direct_debit import purge_expired_drafts
+from bot.portal.services.french_dates import FRANCE
 from bot.portal.services.insurance import send_expiry_reminders
 from bot.settings import Settings
+from bot.staff.retention.transcripts import purge_expired_transcripts
 from bot.staff.transcripts.index import index_conversations
 
 log = logging.getLogger(__name__)
@@ -42,12 +44,19 @@ async def _index_conversations(session: AsyncSession, settings: Settings, today:
     return await index_conversations(session=session, settings=settings)
 
 
+async def _purge_transcripts(session: AsyncSession, settings: Settings, today: date) -> int:
+    # Counted from the start of the day in France, so that every run of the day agrees.
+    start_of_day = datetime.combine(today, time(0), tzinfo=FRANCE)
+    return await purge_expired_transcripts(session=session, settings=settings, now=start_of_day)
+
+
 #: Name of the count in the result -> job; add new daily jobs here.
 DAILY_JOBS: dict[str, Job] = {
     "deactivated_accounts": _deactivate_moved_out,
     "insurance_reminders": _insurance_reminders,
     "expired_iban_drafts": _purge_iban_drafts,
     "indexed_conversations": _index_conversations,
+    "expired_conversations": _purge_transcripts,
 }
 
 

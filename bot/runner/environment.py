@@ -30,6 +30,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RASA_API_TOKEN": settings.rasa_api_token,
         "RASA_INTERNAL_URL": settings.rasa_internal_url,
         "STAFF_OPENING_HOURS": settings.staff_opening_hours,
+        "TRANSCRIPT_RETENTION_DAYS": str(settings.transcript_retention_days),
         "ACTIONS_PORT": str(settings.actions_port),
         "PORTAL_SERVICE_TOKEN": settings.service_token,
         "PORTAL_SECRET_KEY": settings.secret_key,

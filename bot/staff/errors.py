@@ -6,7 +6,8 @@ so that ``bot/portal/api/errors.py`` maps them to HTTP like any other::
      ├── NotAuthenticated
      │    └── StaffNotAllowed   the staff member's role forbids the operation      -> 401
      ├── NotFound
-     │    └── StaffNotFound     no staff account with this id                      -> 404
+     │    ├── StaffNotFound     no staff account with this id                      -> 404
+     │    └── HouseholdNotFound no household with this client number (erasure)     -> 404
      └── Conflict
           ├── StaffEmailTaken   a staff account already uses this email            -> 409
           └── LastAdmin         the change would leave no active administrator     -> 409
@@ -30,6 +31,12 @@ class StaffNotFound(NotFound):
     """Compte du personnel introuvable."""
 
     code = "staff_not_found"
+
+
+class HouseholdNotFound(NotFound):
+    """Aucun foyer n'a ce numéro client."""
+
+    code = "household_not_found"
 
 
 class StaffEmailTaken(Conflict):

@@ -47,12 +47,14 @@ async def test_the_daily_jobs_run_once_per_day_whatever_how_often_they_are_start
         "insurance_reminders": 1,
         "expired_iban_drafts": 0,
         "indexed_conversations": 0,
+        "expired_conversations": 0,
     }
     assert again == {
         "deactivated_accounts": 0,
         "insurance_reminders": 0,
         "expired_iban_drafts": 0,
         "indexed_conversations": 0,
+        "expired_conversations": 0,
     }
     (nguyen,) = await accounts_of(sessions, "11223344")
     assert nguyen.status == AccountStatus.DEACTIVATED
@@ -90,6 +92,7 @@ async def test_a_failing_job_does_not_stop_the_others(
         "insurance_reminders": 1,
         "expired_iban_drafts": 0,
         "indexed_conversations": 0,
+        "expired_conversations": 0,
     }
 
 

@@ -47,11 +47,11 @@ Browsers = Callable[[], StaffBrowser]
 
 
 def staff_routes() -> list[tuple[str, str]]:
-    """(METHOD, path) of every route the app serves under /staff, ``<id:int>`` as ``{id}``."""
+    """(METHOD, path) of every route the app serves under /staff, ``<id:type>`` as ``{id}``."""
     app = create_app(Settings(var_dir=Path(tempfile.gettempdir())))
     try:
         return sorted(
-            (method, re.sub(r"<(\w+):int>", r"{\1}", "/" + route.path))
+            (method, re.sub(r"<(\w+)(?::\w+)?>", r"{\1}", "/" + route.path))
             for route in app.router.routes
             if route.path == "staff" or route.path.startswith("staff/")
             for method in route.methods

@@ -4,8 +4,8 @@ Conversations themselves stay in Rasa's tracker store (already redacted); the po
 
 - ``ConversationSummary``: one row per conversation, *derived* from the tracker's ``events``
   table by ``bot.staff.transcripts.index`` (channel, activity, turns, topics, fallback, handoff,
-  verified household, folded tenant text for the search), plus the staff annotations (review,
-  note) that never go to the tracker store;
+  flows started and completed, verified household, folded tenant text for the search), plus the
+  staff annotations (review, note) that never go to the tracker store;
 - ``ConversationTag``: the tags staff put on a conversation;
 - ``TranscriptIndexState``: how far the index has read the ``events`` table.
 
@@ -64,6 +64,11 @@ class ConversationSummary(Base):
     intents = Column(Text, nullable=False, default=" ")
     had_fallback = Column(Boolean, nullable=False, default=False)
     had_handoff = Column(Boolean, nullable=False, default=False)
+    #: Flows (``bot.staff.transcripts.flows``) whose form started / whose closing response was
+    #: sent, in the format of ``intents``. Nullable: ``db.create_database`` adds only nullable
+    #: columns to an existing database; NULL means indexed before flows were recorded.
+    flows_started = Column(Text, nullable=True)
+    flows_completed = Column(Text, nullable=True)
     #: Client number of the household of the conversation's latest verification grant.
     client_number = Column(String(16), nullable=True, index=True)
     #: The tenant's (redacted) messages, lower case without accents, for the text search.

@@ -47,7 +47,7 @@ _CSRF_PURPOSE = "tenant-csrf"
 # --------------------------------------------------------------------------- credentials
 
 
-def _email_key(email: str) -> str:
+def email_key(email: str) -> str:
     # Hashed: the counters table keeps no email address, and any length fits its key column.
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
@@ -59,7 +59,7 @@ async def limit_login_attempts(
     window = timedelta(minutes=settings.rate_limit_window_minutes)
     await ratelimit.hit(
         session=session,
-        key=f"login-email:{_email_key(email)}",
+        key=f"login-email:{email_key(email)}",
         limit=ATTEMPTS_PER_EMAIL,
         window=window,
     )

@@ -53,6 +53,8 @@ ACTIONS = {
     "direct_debit_activated": "prélèvement activé",
     "direct_debit_rejected": "prélèvement refusé",
     "direct_debit_info_requested": "complément demandé (prélèvement)",
+    # Retention and erasure
+    "household_erased": "foyer effacé",
 }
 
 #: Substrings of a ``details`` key that suggest a secret; such keys are refused outright.

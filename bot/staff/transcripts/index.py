@@ -5,8 +5,9 @@ conversation for each page; the index reads each event once instead::
 
     events (tracker store)            conversation_summaries (portal)
     id > last_event_id  ──digest──>   upsert by conversation: activity, turns, topics,
-    (batches, oldest first)           fallback, handoff, channel, tenant text; client number
-                                      of the conversation's latest verification grant
+    (batches, oldest first)           fallback, handoff, flows started and completed,
+                                      channel, tenant text; client number of the
+                                      conversation's latest verification grant
 
 ``refresh_index`` is cheap when nothing changed (one ``max(id)`` on the tracker store, one row
 read in the portal); the list page calls it on each view, the daily jobs call it too.
@@ -44,6 +45,7 @@ from bot.portal.models import (
 )
 from bot.settings import Settings
 from bot.staff.transcripts import tracker
+from bot.staff.transcripts.flows import FLOW_BY_FORM, FLOW_BY_RESPONSE
 from bot.staff.transcripts.tracker import TrackerEvent, TrackerStore
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,9 @@ class Digest:
     fallback: bool = False
     handoff: bool = False
     texts: list[str] = field(default_factory=list)
+    #: Flows (``bot.staff.transcripts.flows``) whose form was activated / that were completed.
+    flows_started: set[str] = field(default_factory=set)
+    flows_completed: set[str] = field(default_factory=set)
 
     def add(self, event: TrackerEvent) -> None:
         self.first_event_id = min(self.first_event_id, event.id)
@@ -100,6 +105,24 @@ class Digest:
         elif event.type_name == "action" and event.action_name:
             self.fallback |= event.action_name in FALLBACK_ACTIONS
             self.handoff |= event.action_name == HANDOFF_ACTION
+        elif event.type_name == "active_loop":
+            self._form_activated(event)
+        elif event.type_name == "bot":
+            self._bot_message(event)
+
+    def _form_activated(self, event: TrackerEvent) -> None:
+        # Rasa stores the form's name both in ``data`` and, as for actions, in ``action_name``;
+        # a form ending is an ``active_loop`` event without a name.
+        form = event.data.get("name") or event.action_name
+        if form in FLOW_BY_FORM:
+            self.flows_started.add(FLOW_BY_FORM[form])
+
+    def _bot_message(self, event: TrackerEvent) -> None:
+        # Responses sent by name from a custom action carry it as ``metadata.utter_action``.
+        metadata = event.data.get("metadata")
+        response = metadata.get("utter_action") if isinstance(metadata, dict) else None
+        if response in FLOW_BY_RESPONSE:
+            self.flows_completed.add(FLOW_BY_RESPONSE[response])
 
     def _tenant_message(self, event: TrackerEvent) -> None:
         self.turns += 1
@@ -125,7 +148,8 @@ def digest(events: Iterable[TrackerEvent]) -> dict[str, Digest]:
     return digests
 
 
-def _intents(words: Iterable[str]) -> str:
+def _words(words: Iterable[str]) -> str:
+    """``" a b "``: a space at each end, so that ``LIKE '% a %'`` finds a whole word."""
     return " " + " ".join(sorted(set(words))) + " " if words else " "
 
 
@@ -143,7 +167,12 @@ def _merge(summary: ConversationSummary, new: Digest) -> None:
     summary.last_at = max(known) if known else None
     summary.events = (0 if fresh else summary.events) + new.events
     summary.turns = (0 if fresh else summary.turns) + new.turns
-    summary.intents = _intents(set((summary.intents or "").split()) | new.intents)
+    summary.intents = _words(set((summary.intents or "").split()) | new.intents)
+    # NULL (indexed before flows were recorded) counts as none so far.
+    summary.flows_started = _words(set((summary.flows_started or "").split()) | new.flows_started)
+    summary.flows_completed = _words(
+        set((summary.flows_completed or "").split()) | new.flows_completed
+    )
     summary.had_fallback = bool(summary.had_fallback) or new.fallback
     summary.had_handoff = bool(summary.had_handoff) or new.handoff
     summary.channel = summary.channel or new.channel
@@ -229,25 +258,31 @@ async def _locked_state(session: AsyncSession) -> TranscriptIndexState:
     return state
 
 
+#: What the index derives from the events, as before the first one: a summary being digested
+#: again from scratch (store reset, old events deleted) starts from here. Staff annotations
+#: (review, note, tags) are not derived and stay.
+_DERIVED_RESET: dict[str, object] = {
+    "events": 0,
+    "turns": 0,
+    "intents": " ",
+    "search_text": "",
+    "had_fallback": False,
+    "had_handoff": False,
+    "flows_started": " ",
+    "flows_completed": " ",
+    "first_event_id": 0,
+    "last_event_id": 0,
+    "first_at": None,
+    "last_at": None,
+}
+
+
 async def _forget(session: AsyncSession, state: TranscriptIndexState) -> None:
     """The tracker store was emptied or replaced: index it again from its first event."""
     log.warning(
         "tracker store behind the conversation index (reset?): indexing it again from the start"
     )
-    await session.execute(
-        update(ConversationSummary).values(
-            events=0,
-            turns=0,
-            intents=" ",
-            search_text="",
-            had_fallback=False,
-            had_handoff=False,
-            first_event_id=0,
-            last_event_id=0,
-            first_at=None,
-            last_at=None,
-        )
-    )
+    await session.execute(update(ConversationSummary).values(**_DERIVED_RESET))
     state.last_event_id = 0
     state.awaited = {}
 
@@ -333,3 +368,59 @@ async def index_conversations(*, session: AsyncSession, settings: Settings) -> i
         return (await refresh_index(session=session, store=store)).conversations
     finally:
         await store.close()
+
+
+async def rewind_after_deletion(*, session: AsyncSession, store: TrackerStore) -> None:
+    """Conversations were deleted from the tracker store (retention, erasure): if the newest
+    events went with them, move the index back to the store's newest id.
+
+    SQLite gives the next event the id after the highest one *left*, so without this the
+    index would skip new events until their ids passed its old position; and a store whose
+    newest id is below the index's looks emptied or replaced, which indexes it all again.
+    """
+    async with store.connect() as connection:
+        newest = 0 if connection is None else await tracker.newest_event_id(connection)
+    state = await _locked_state(session)
+    if state.last_event_id > newest:
+        state.last_event_id = newest
+        state.awaited = {key: at for key, at in (state.awaited or {}).items() if int(key) < newest}
+
+
+async def rebuild_summaries(
+    *, session: AsyncSession, store: TrackerStore, conversation_ids: Iterable[str]
+) -> int:
+    """Digest these conversations again from what the tracker store still holds (their old
+    events were deleted): counts, topics and searchable text no longer include them; staff
+    annotations stay, and a reviewed conversation stays reviewed. Conversations with nothing
+    left are not touched (delete them)."""
+    wanted = list(dict.fromkeys(conversation_ids))
+    rebuilt = 0
+    async with store.connect() as connection:
+        if connection is None:
+            return 0
+        for chunk in _chunks(wanted):
+            events = await tracker.events_of(connection, chunk)
+            in_chunk = ConversationSummary.conversation_id.in_(chunk)
+            reviews = dict(
+                (
+                    await session.execute(
+                        select(ConversationSummary.id, ConversationSummary.review_status).where(
+                            in_chunk
+                        )
+                    )
+                ).all()
+            )
+            await session.execute(
+                update(ConversationSummary)
+                .where(in_chunk)
+                .values(**_DERIVED_RESET)
+                .execution_options(synchronize_session=False)
+            )
+            session.expire_all()  # the next reads see the reset rows, not cached ones
+            digests = digest(events)
+            await _apply(session, digests)
+            for summary in await session.scalars(select(ConversationSummary).where(in_chunk)):
+                summary.review_status = reviews.get(summary.id, summary.review_status)
+            rebuilt += len(digests)
+        await session.flush()
+    return rebuilt

@@ -208,10 +208,15 @@ def _events(rows: Iterable[Any]) -> list[TrackerEvent]:
     ]
 
 
+#: Events whose ``data`` the index reads: the tenant's messages (text, channel), the bot's
+#: (``metadata.utter_action``: a flow's last response) and forms starting (``active_loop``).
+INDEXED_DATA_TYPES = ("user", "bot", "active_loop")
+
+
 def _index_columns() -> list[Any]:
-    """Every column, but ``data`` only for the tenant's messages (the index needs no more)."""
+    """Every column, but ``data`` only for the events the index digests (slots etc. are big)."""
     c = EVENTS.c
-    data = case((c.type_name == "user", c.data), else_=None).label("data")
+    data = case((c.type_name.in_(INDEXED_DATA_TYPES), c.data), else_=None).label("data")
     return [c.id, c.sender_id, c.type_name, c.timestamp, c.intent_name, c.action_name, data]
 
 
@@ -231,6 +236,15 @@ async def events_by_id(connection: AsyncConnection, ids: Iterable[int]) -> list[
     if not wanted:
         return []
     query = select(*_index_columns()).where(EVENTS.c.id.in_(wanted)).order_by(EVENTS.c.id)
+    return _events(await _rows(connection, query))
+
+
+async def events_of(connection: AsyncConnection, sender_ids: Iterable[str]) -> list[TrackerEvent]:
+    """Every event of these conversations, oldest first, for the index (rebuilding them)."""
+    wanted = list(dict.fromkeys(sender_ids))
+    if not wanted:
+        return []
+    query = select(*_index_columns()).where(EVENTS.c.sender_id.in_(wanted)).order_by(EVENTS.c.id)
     return _events(await _rows(connection, query))
 
 

@@ -34,19 +34,17 @@ from bot.portal.api.inputs import form_field
 from bot.portal.errors import InvalidInput, PortalError
 from bot.portal.models import ConversationSummary, ConversationTag, ReviewStatus, StaffAccount
 from bot.portal.services.french_dates import FRANCE
-from bot.staff.transcripts import annotations, export, index, queries
-from bot.staff.transcripts.index import IndexRefresh
+from bot.staff.transcripts import annotations, export, queries
 from bot.staff.transcripts.queries import REVIEW_VALUES, ConversationFilters
 from bot.staff.transcripts.tracker import TrackerStore, TrackerUnavailable
 from bot.staff.web.auth import HEADERS, french_datetime, record_action, staff_page, staff_required
+from bot.staff.web.index_refresh import refresh_before_reading, tracker_store
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff_conversations")
 
 LIST = "/staff/conversations"
 ONE = f"{LIST}/<conversation_id:str>"
-#: Events a page view indexes at most before answering (the daily job catches up the rest).
-PAGE_VIEW_BUDGET = 20_000
 #: Channels offered in the filter (others can still be typed in the query string).
 CHANNELS = ("socketio", "telegram", "sms", "rest")
 #: Query names of the list (filters and pages), kept in the way back from a transcript.
@@ -73,10 +71,6 @@ async def open_tracker(app: Sanic, _loop: object) -> None:
 @bp.listener("after_server_stop")
 async def close_tracker(app: Sanic, _loop: object) -> None:
     await app.ctx.tracker.close()
-
-
-def _store(request: Request) -> TrackerStore:
-    return request.app.ctx.tracker
 
 
 # --------------------------------------------------------------------------- view helpers
@@ -133,18 +127,6 @@ def _list_href(query: dict[str, str], **extra: int) -> str:
     return f"{LIST}?{urlencode(params)}" if params else LIST
 
 
-async def _refresh(request: Request) -> tuple[IndexRefresh | None, bool]:
-    """Bring the index up to date before listing; (what it did, whether the store answered)."""
-    try:
-        async with request.app.ctx.sessions.begin() as session:
-            done = await index.refresh_index(
-                session=session, store=_store(request), max_events=PAGE_VIEW_BUDGET
-            )
-    except TrackerUnavailable:
-        return None, False
-    return done, True
-
-
 async def _known_tags(session: AsyncSession) -> list[str]:
     return list(
         await session.scalars(select(ConversationTag.tag).distinct().order_by(ConversationTag.tag))
@@ -157,7 +139,7 @@ async def _known_tags(session: AsyncSession) -> list[str]:
 @bp.get(LIST, strict_slashes=False)
 @staff_required()
 async def conversations(request: Request) -> HTTPResponse:
-    refresh, tracker_ok = await _refresh(request)
+    refresh, tracker_ok = await refresh_before_reading(request)
     problem, status = "", 200
     try:
         filters = ConversationFilters.from_args(request.args)
@@ -246,7 +228,7 @@ async def _transcript_page(
 ) -> HTTPResponse:
     tracker_ok = True
     try:
-        async with _store(request).connect() as connection:
+        async with tracker_store(request).connect() as connection:
             transcript = await queries.read_transcript(
                 connection=connection, conversation_id=summary.conversation_id
             )
@@ -421,7 +403,7 @@ async def _export(
         )
     exported = export.conversations(
         sessions=request.app.ctx.sessions,
-        store=_store(request),
+        store=tracker_store(request),
         filters=filters,
         conversation_id=conversation_id,
     )
