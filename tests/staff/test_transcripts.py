@@ -34,7 +34,7 @@ from bot.portal.models import (
 from bot.portal.services.french_dates import FRANCE
 from bot.settings import Settings, rasa_tracker_url
 from bot.staff.transcripts import annotations, index, queries
-from bot.staff.transcripts.index import fold
+from bot.staff.transcripts.digest import fold
 from bot.staff.transcripts.synthetic import (
     Turn,
     conversation_rows,

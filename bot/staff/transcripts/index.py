@@ -6,8 +6,8 @@ conversation for each page; the index reads each event once instead::
     events (tracker store)            conversation_summaries (portal)
     id > last_event_id  ──digest──>   upsert by conversation: activity, turns, topics,
     (batches, oldest first)           fallback, handoff, flows started and completed,
-                                      channel, tenant text; client number of the
-                                      conversation's latest verification grant
+                                      channel, tenant text (``digest.py``); client number
+                                      of the conversation's latest verification grant
 
 ``refresh_index`` is cheap when nothing changed (one ``max(id)`` on the tracker store, one row
 read in the portal); the list page calls it on each view, the daily jobs call it too.
@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import logging
 import time
-import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -45,144 +44,21 @@ from bot.portal.models import (
 )
 from bot.settings import Settings
 from bot.staff.transcripts import tracker
-from bot.staff.transcripts.flows import FLOW_BY_FORM, FLOW_BY_RESPONSE
+from bot.staff.transcripts.digest import DERIVED_RESET, Digest, digest, merge_into
 from bot.staff.transcripts.tracker import TrackerEvent, TrackerStore
 
 log = logging.getLogger(__name__)
 
-FALLBACK_INTENT = "nlu_fallback"
-FALLBACK_ACTIONS = frozenset({"action_default_fallback", "action_suggest_topics"})
-HANDOFF_ACTION = "action_handoff"
 #: Events read from the tracker store per query.
 BATCH = 2_000
 #: How long an id skipped by a later commit is looked for (seconds).
 AWAIT_SECONDS = 600
 #: Skipped ids remembered at most (a larger hole is a rollback or a reset, not a late commit).
 MAX_AWAITED = 1_000
-#: Characters of folded tenant text kept per conversation for the search.
-SEARCH_TEXT_MAX = 20_000
 _STATE_ID = 1
 #: Key of the PostgreSQL advisory lock (any constant the portal uses for nothing else).
 _LOCK_KEY = 0x7472_616E  # "tran"
 _IN_CHUNK = 500
-
-
-def fold(text: str) -> str:
-    """Lower case, without accents, single spaces: how the search compares texts."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(plain.casefold().split())
-
-
-@dataclass
-class Digest:
-    """What a run of events says about one conversation."""
-
-    first_event_id: int
-    last_event_id: int
-    first_at: float | None = None
-    last_at: float | None = None
-    events: int = 0
-    turns: int = 0
-    intents: set[str] = field(default_factory=set)
-    channel: str | None = None
-    fallback: bool = False
-    handoff: bool = False
-    texts: list[str] = field(default_factory=list)
-    #: Flows (``bot.staff.transcripts.flows``) whose form was activated / that were completed.
-    flows_started: set[str] = field(default_factory=set)
-    flows_completed: set[str] = field(default_factory=set)
-
-    def add(self, event: TrackerEvent) -> None:
-        self.first_event_id = min(self.first_event_id, event.id)
-        self.last_event_id = max(self.last_event_id, event.id)
-        if event.timestamp is not None:
-            self.first_at = min(self.first_at or event.timestamp, event.timestamp)
-            self.last_at = max(self.last_at or event.timestamp, event.timestamp)
-        self.events += 1
-        if event.type_name == "user":
-            self._tenant_message(event)
-        elif event.type_name == "action" and event.action_name:
-            self.fallback |= event.action_name in FALLBACK_ACTIONS
-            self.handoff |= event.action_name == HANDOFF_ACTION
-        elif event.type_name == "active_loop":
-            self._form_activated(event)
-        elif event.type_name == "bot":
-            self._bot_message(event)
-
-    def _form_activated(self, event: TrackerEvent) -> None:
-        # Rasa stores the form's name both in ``data`` and, as for actions, in ``action_name``;
-        # a form ending is an ``active_loop`` event without a name.
-        form = event.data.get("name") or event.action_name
-        if form in FLOW_BY_FORM:
-            self.flows_started.add(FLOW_BY_FORM[form])
-
-    def _bot_message(self, event: TrackerEvent) -> None:
-        # Responses sent by name from a custom action carry it as ``metadata.utter_action``.
-        metadata = event.data.get("metadata")
-        response = metadata.get("utter_action") if isinstance(metadata, dict) else None
-        if response in FLOW_BY_RESPONSE:
-            self.flows_completed.add(FLOW_BY_RESPONSE[response])
-
-    def _tenant_message(self, event: TrackerEvent) -> None:
-        self.turns += 1
-        if event.intent_name:
-            self.intents.add(event.intent_name)
-            self.fallback |= event.intent_name == FALLBACK_INTENT
-        channel = event.data.get("input_channel")
-        if self.channel is None and isinstance(channel, str) and channel:
-            self.channel = channel[:64]
-        text = event.data.get("text")
-        if isinstance(text, str) and text.strip():
-            self.texts.append(fold(text))
-
-
-def digest(events: Iterable[TrackerEvent]) -> dict[str, Digest]:
-    """Events grouped by conversation."""
-    digests: dict[str, Digest] = {}
-    for event in events:
-        found = digests.get(event.sender_id)
-        if found is None:
-            found = digests[event.sender_id] = Digest(event.id, event.id)
-        found.add(event)
-    return digests
-
-
-def _words(words: Iterable[str]) -> str:
-    """``" a b "``: a space at each end, so that ``LIKE '% a %'`` finds a whole word."""
-    return " " + " ".join(sorted(set(words))) + " " if words else " "
-
-
-def _merge(summary: ConversationSummary, new: Digest) -> None:
-    fresh = not summary.events  # new, or cleared by a reset of the tracker store
-    summary.first_event_id = (
-        new.first_event_id if fresh else min(summary.first_event_id, new.first_event_id)
-    )
-    summary.last_event_id = (
-        new.last_event_id if fresh else max(summary.last_event_id, new.last_event_id)
-    )
-    known = [t for t in (None if fresh else summary.first_at, new.first_at) if t is not None]
-    summary.first_at = min(known) if known else None
-    known = [t for t in (None if fresh else summary.last_at, new.last_at) if t is not None]
-    summary.last_at = max(known) if known else None
-    summary.events = (0 if fresh else summary.events) + new.events
-    summary.turns = (0 if fresh else summary.turns) + new.turns
-    summary.intents = _words(set((summary.intents or "").split()) | new.intents)
-    # NULL (indexed before flows were recorded) counts as none so far.
-    summary.flows_started = _words(set((summary.flows_started or "").split()) | new.flows_started)
-    summary.flows_completed = _words(
-        set((summary.flows_completed or "").split()) | new.flows_completed
-    )
-    summary.had_fallback = bool(summary.had_fallback) or new.fallback
-    summary.had_handoff = bool(summary.had_handoff) or new.handoff
-    summary.channel = summary.channel or new.channel
-    if new.texts:
-        text = "\n".join(filter(None, [summary.search_text, *new.texts]))
-        summary.search_text = text[:SEARCH_TEXT_MAX]
-    if new.turns and summary.review_status == ReviewStatus.REVIEWED:
-        # The tenant wrote again since the review: to review again (who reviewed it stays).
-        summary.review_status = ReviewStatus.PENDING
-    summary.indexed_at = utcnow()
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -221,7 +97,7 @@ async def _apply(session: AsyncSession, digests: dict[str, Digest]) -> None:
                 review_status=ReviewStatus.PENDING,
             )
             session.add(summary)
-        _merge(summary, new)
+        merge_into(summary, new)
         summary.client_number = verified.get(conversation_id, summary.client_number)
     await session.flush()
 
@@ -258,31 +134,12 @@ async def _locked_state(session: AsyncSession) -> TranscriptIndexState:
     return state
 
 
-#: What the index derives from the events, as before the first one: a summary being digested
-#: again from scratch (store reset, old events deleted) starts from here. Staff annotations
-#: (review, note, tags) are not derived and stay.
-_DERIVED_RESET: dict[str, object] = {
-    "events": 0,
-    "turns": 0,
-    "intents": " ",
-    "search_text": "",
-    "had_fallback": False,
-    "had_handoff": False,
-    "flows_started": " ",
-    "flows_completed": " ",
-    "first_event_id": 0,
-    "last_event_id": 0,
-    "first_at": None,
-    "last_at": None,
-}
-
-
 async def _forget(session: AsyncSession, state: TranscriptIndexState) -> None:
     """The tracker store was emptied or replaced: index it again from its first event."""
     log.warning(
         "tracker store behind the conversation index (reset?): indexing it again from the start"
     )
-    await session.execute(update(ConversationSummary).values(**_DERIVED_RESET))
+    await session.execute(update(ConversationSummary).values(**DERIVED_RESET))
     state.last_event_id = 0
     state.awaited = {}
 
@@ -413,7 +270,7 @@ async def rebuild_summaries(
             await session.execute(
                 update(ConversationSummary)
                 .where(in_chunk)
-                .values(**_DERIVED_RESET)
+                .values(**DERIVED_RESET)
                 .execution_options(synchronize_session=False)
             )
             session.expire_all()  # the next reads see the reset rows, not cached ones

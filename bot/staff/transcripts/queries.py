@@ -31,7 +31,7 @@ from bot.portal.errors import InvalidInput
 from bot.portal.models import ConversationSummary, ConversationTag, ReviewStatus
 from bot.portal.services.french_dates import FRANCE, parse_french_date
 from bot.staff.transcripts import tracker
-from bot.staff.transcripts.index import fold
+from bot.staff.transcripts.digest import fold
 from bot.staff.transcripts.tracker import TrackerEvent
 
 PAGE_SIZE = 50
