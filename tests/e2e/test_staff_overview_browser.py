@@ -16,45 +16,11 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.portal.db import create_engine, session_factory
 from bot.portal.services.french_dates import today_in_france
-from bot.staff.services import accounts
-from tests.e2e.conftest import Assistant, run_in_own_loop
-from tests.portal.support import GOOD_PASSWORD
+from tests.e2e.conftest import Assistant
+from tests.e2e.staff import log_in, new_agent
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def staff_email(assistant: Assistant) -> str:
-    """An agent of the console, in the e2e portal's database."""
-    email = f"lead.{uuid.uuid4().hex[:8]}@example.org"
-
-    async def create() -> None:
-        engine = create_engine(assistant.settings.resolved_database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                await accounts.create_staff_account(
-                    session=session,
-                    email=email,
-                    display_name="Louise Responsable",
-                    role="agent",
-                    password=GOOD_PASSWORD,
-                    actor_id=None,
-                )
-        finally:
-            await engine.dispose()
-
-    run_in_own_loop(create())
-    return email
-
-
-def log_in(page: Page, assistant: Assistant, email: str) -> None:
-    page.goto(f"{assistant.portal}/staff/connexion")
-    page.get_by_label("Adresse e-mail professionnelle").fill(email)
-    page.get_by_label("Mot de passe").fill(GOOD_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", name="Console du personnel")).to_be_visible()
 
 
 def figures(page: Page) -> dict[str, int]:
@@ -82,14 +48,14 @@ def figures(page: Page) -> dict[str, int]:
 
 
 def test_the_overview_counts_a_conversation_held_with_the_real_assistant(
-    assistant: Assistant, browser: Browser, staff_email: str, tmp_path: Path
+    assistant: Assistant, browser: Browser, tmp_path: Path
 ) -> None:
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     asked: list[str] = []
     try:
         page = context.new_page()
         page.on("request", lambda request: asked.append(request.url))
-        log_in(page, assistant, staff_email)
+        log_in(page, assistant, new_agent(assistant, "Louise Responsable"))
         page.get_by_role("link", name="7 jours").click()
         expect(page).to_have_url(f"{assistant.portal}/staff/?jours=7")
         before = figures(page)

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.portal.db import create_engine, session_factory
-from bot.staff.services import accounts
 from bot.staff.takeover.rasa_api import RasaClient
 from tests.e2e.conftest import Assistant, run_in_own_loop
+from tests.e2e.staff import log_in, new_agent
 from tests.e2e.test_widget_browser import (
     bot_texts,
     conversation_id,
@@ -25,36 +24,12 @@ from tests.e2e.test_widget_browser import (
     say,
     wait_for_reply,
 )
-from tests.portal.support import GOOD_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
 #: The agent's page polls every 2 s; a turn of the tenant goes through Rasa first.
 LIVE_TIMEOUT_MS = 15_000
 STAFF_REPLY = "Bonjour, je suis Bruno, conseiller. Je regarde votre dossier."
-
-
-def staff_agent(assistant: Assistant) -> str:
-    """An agent account of this test's own in the running portal's database: its email."""
-    email = f"agent.{secrets.token_hex(4)}@example.org"
-
-    async def create() -> None:
-        engine = create_engine(assistant.settings.resolved_database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                await accounts.create_staff_account(
-                    session=session,
-                    email=email,
-                    display_name="Bruno Conseiller",
-                    role="agent",
-                    password=GOOD_PASSWORD,
-                    actor_id=None,
-                )
-        finally:
-            await engine.dispose()
-
-    run_in_own_loop(create())
-    return email
 
 
 def tracker_events(assistant: Assistant, sender: str) -> list[dict]:
@@ -73,19 +48,10 @@ def send_without_answer(page: Page, message: str) -> None:
     expect(page.locator(".aw-msg.aw-user").last).to_contain_text(message)
 
 
-def log_in(page: Page, assistant: Assistant, email: str) -> None:
-    page.goto(f"{assistant.portal}/staff/reprises")
-    expect(page).to_have_url(f"{assistant.portal}/staff/connexion?suivant=/staff/reprises")
-    page.get_by_label("Adresse e-mail professionnelle").fill(email)
-    page.get_by_label("Mot de passe").fill(GOOD_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page).to_have_url(f"{assistant.portal}/staff/reprises")
-
-
 def test_an_agent_takes_over_a_widget_conversation_replies_and_hands_back(
     assistant: Assistant, browser: Browser, tmp_path: Path
 ) -> None:
-    agent_email = staff_agent(assistant)
+    agent_email = new_agent(assistant, "Bruno Conseiller")
     tenant_context = browser.new_context(locale="fr-FR")
     agent_context = browser.new_context(locale="fr-FR")
     try:
@@ -99,7 +65,7 @@ def test_an_agent_takes_over_a_widget_conversation_replies_and_hands_back(
         agent = agent_context.new_page()
         problems: list[str] = []
         agent.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        log_in(agent, assistant, agent_email)
+        log_in(agent, assistant, agent_email, landing="/staff/reprises")
         row = agent.get_by_role("row").filter(has_text=sender)
         expect(row).to_contain_text("a demandé un conseiller")
         expect(row).to_contain_text("site web (widget)")

@@ -13,50 +13,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from bot.portal.db import create_engine, session_factory
-from bot.staff.services import accounts
-from tests.e2e.conftest import Assistant, run_in_own_loop
-from tests.portal.support import GOOD_PASSWORD
+from tests.e2e.conftest import Assistant
+from tests.e2e.staff import log_in, new_agent
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def staff_email(assistant: Assistant) -> str:
-    """An agent of the console, in the e2e portal's database."""
-    email = f"agent.{uuid.uuid4().hex[:8]}@example.org"
-
-    async def create() -> None:
-        engine = create_engine(assistant.settings.resolved_database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                await accounts.create_staff_account(
-                    session=session,
-                    email=email,
-                    display_name="Agnès Agent",
-                    role="agent",
-                    password=GOOD_PASSWORD,
-                    actor_id=None,
-                )
-        finally:
-            await engine.dispose()
-
-    run_in_own_loop(create())
-    return email
-
-
-def log_in(page: Page, assistant: Assistant, email: str) -> None:
-    page.goto(f"{assistant.portal}/staff/connexion")
-    page.get_by_label("Adresse e-mail professionnelle").fill(email)
-    page.get_by_label("Mot de passe").fill(GOOD_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", name="Console du personnel")).to_be_visible()
-
-
 def test_staff_find_read_tag_and_review_a_handoff(
-    assistant: Assistant, browser: Browser, staff_email: str, tmp_path: Path
+    assistant: Assistant, browser: Browser, tmp_path: Path
 ) -> None:
     asked, chatted = f"e2e-staff-{uuid.uuid4().hex[:8]}", f"e2e-staff-{uuid.uuid4().hex[:8]}"
     assert assistant.say(asked, "bonjour")
@@ -66,7 +32,7 @@ def test_staff_find_read_tag_and_review_a_handoff(
     context = browser.new_context(locale="fr-FR")
     try:
         page = context.new_page()
-        log_in(page, assistant, staff_email)
+        log_in(page, assistant, new_agent(assistant, "Agnès Agent"))
         sections = page.get_by_role("navigation", name="Sections de la console")
         sections.get_by_role("link", name="Conversations").click()
         expect(page.get_by_role("heading", name="Conversations", exact=True)).to_be_visible()

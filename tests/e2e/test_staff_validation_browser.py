@@ -13,55 +13,20 @@ import re
 import secrets
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from bot.portal.db import create_engine, session_factory
 from bot.portal.models import AccountStatus, CertificateStatus, InsuranceCertificate
 from bot.portal.services import insurance, uploads
 from bot.portal.services.demo import _account, _household, _lease
 from bot.portal.services.french_dates import today_in_france
-from bot.staff.services import accounts
-from tests.e2e.conftest import Assistant, run_in_own_loop
-from tests.portal.support import GOOD_PASSWORD
+from tests.e2e.conftest import Assistant
+from tests.e2e.staff import in_e2e_database, log_in, new_agent
 from tests.portal.test_uploads import pdf_file
 
 pytestmark = pytest.mark.e2e
-
-
-def in_e2e_database(assistant: Assistant, work: Any) -> Any:
-    """Run ``work(session)`` in one transaction on the e2e portal database."""
-
-    async def run() -> Any:
-        engine = create_engine(assistant.settings.resolved_database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return run_in_own_loop(run())
-
-
-def staff_member(assistant: Assistant) -> str:
-    """An agent of this test's own; returns the email (password ``GOOD_PASSWORD``)."""
-    email = f"agent.{secrets.token_hex(4)}@example.org"
-
-    async def create(session) -> None:  # type: ignore[no-untyped-def]
-        await accounts.create_staff_account(
-            session=session,
-            email=email,
-            display_name="Agent de validation",
-            role="agent",
-            password=GOOD_PASSWORD,
-            actor_id=None,
-        )
-
-    in_e2e_database(assistant, create)
-    return email
 
 
 def pending_certificate(assistant: Assistant) -> tuple[str, str, int, bytes]:
@@ -115,24 +80,15 @@ def certificate_status(assistant: Assistant, certificate_id: int) -> Certificate
     return in_e2e_database(assistant, read)
 
 
-def log_in(page: Page, assistant: Assistant, email: str) -> None:
-    page.goto(f"{assistant.portal}/staff/validations")
-    expect(page).to_have_url(re.compile(r"/staff/connexion\?suivant="))
-    page.get_by_label("Adresse e-mail professionnelle").fill(email)
-    page.get_by_label("Mot de passe").fill(GOOD_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page).to_have_url(f"{assistant.portal}/staff/validations")
-
-
 def test_staff_accept_a_certificate_and_the_tenant_is_told(
     assistant: Assistant, browser: Browser, tmp_path: Path
 ) -> None:
-    staff_email = staff_member(assistant)
+    staff_email = new_agent(assistant, "Agent de validation")
     number, tenant_email, certificate_id, pdf = pending_certificate(assistant)
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
-        log_in(page, assistant, staff_email)
+        log_in(page, assistant, staff_email, landing="/staff/validations")
 
         # The queue: this household's certificate, with its deadline (48 h, not yet overdue).
         row = page.get_by_role("row").filter(has_text=f"{number} · Lemoine")

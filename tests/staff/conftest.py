@@ -1,4 +1,5 @@
-"""Staff console fixtures: an administrator and an agent, and browsers for them."""
+"""Staff console fixtures: an administrator and an agent, browsers for them, and Rasa's
+tracker store."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.portal.models import StaffAccount
+from bot.settings import Settings
 from bot.staff.services import accounts
+from bot.staff.transcripts.synthetic import create_events_table
 from tests.portal.support import GOOD_PASSWORD, Portal
-from tests.staff.support import ADMIN_EMAIL, AGENT_EMAIL, HTML, StaffBrowser
+from tests.staff.support import ADMIN_EMAIL, AGENT_EMAIL, HTML, RasaEvents, StaffBrowser
 
 
 @pytest.fixture
@@ -69,3 +73,12 @@ async def admin(staff: dict, new_browser: Callable[[], StaffBrowser]) -> StaffBr
 @pytest.fixture
 async def agent(staff: dict, new_browser: Callable[[], StaffBrowser]) -> StaffBrowser:
     return await _logged_in(new_browser, AGENT_EMAIL)
+
+
+@pytest.fixture
+async def rasa(portal_settings: Settings) -> AsyncIterator[RasaEvents]:
+    """Rasa's tracker store (an empty ``events`` table), written as Rasa would."""
+    engine = create_async_engine(portal_settings.resolved_tracker_database_url)
+    await create_events_table(engine)
+    yield RasaEvents(engine)
+    await engine.dispose()

@@ -1,4 +1,5 @@
-"""Helpers for the staff console tests: staff accounts, and browsers logged in to ``/staff``.
+"""Helpers for the staff console tests: staff accounts, browsers logged in to ``/staff``, and
+Rasa's tracker store written as Rasa would (``RasaEvents``).
 
 Each ``StaffBrowser`` has its own cookie jar (login and CSRF cookies), as two people at two
 desks would; requests say they accept HTML, as a browser does.
@@ -9,13 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import sessionmaker
 
 from bot.portal.models import StaffAccount, StaffAuditEntry, utcnow
 from bot.staff.services.sessions import LOGIN_COOKIE
+from bot.staff.transcripts.synthetic import Turn, conversation_rows, write_rows
 from tests.portal.support import GOOD_PASSWORD, Portal, hidden_fields
 
 HTML = {"Accept": "text/html"}
@@ -95,3 +99,20 @@ async def staff_tables(portal: Portal) -> dict[str, list[tuple]]:
             rows = (await session.execute(select(table).order_by(table.c.id))).all()
             snapshot[table.name] = [tuple(row) for row in rows]
     return snapshot
+
+
+@dataclass
+class RasaEvents:
+    """Rasa's tracker store, written as Rasa would (the portal only reads it)."""
+
+    engine: AsyncEngine
+
+    async def talk(
+        self, sender: str, *turns: Turn, start: float = 0.0, channel: str = "socketio"
+    ) -> None:
+        await write_rows(
+            self.engine, conversation_rows(sender, turns, start=start, channel=channel)
+        )
+
+    async def rows(self, rows: list[dict[str, Any]]) -> None:
+        await write_rows(self.engine, rows)

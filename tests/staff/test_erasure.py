@@ -33,11 +33,9 @@ from bot.portal.services import account_changes, payments
 from bot.settings import Settings
 from bot.staff.retention.household import HOUSEHOLD_ERASED
 from tests.portal.support import Portal
-from tests.staff.support import FORBIDDEN, HTML, StaffBrowser, audit_entries
-from tests.staff.test_transcripts import HELLO, RasaEvents, at, grant, rasa, refresh
+from tests.staff.support import FORBIDDEN, HTML, RasaEvents, StaffBrowser, audit_entries
+from tests.staff.test_transcripts import HELLO, at, grant, refresh
 from tests.staff.test_validations import household_id, request_direct_debit, submit_certificate
-
-__all__ = ["rasa"]  # the fixture, used by name
 
 PAGE = "/staff/administration/effacement"
 CONVERSATIONS = "Conversations (messages, index, vérifications, demandes de conseiller)"

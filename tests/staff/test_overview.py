@@ -11,27 +11,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from html import unescape
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.portal.models import ConversationSummary, utcnow
 from bot.portal.services.french_dates import FRANCE, today_in_france
 from bot.portal.templating import environment
-from bot.settings import Settings
 from bot.staff.overview import charts, metrics
 from bot.staff.overview.topics import top_topics
-from bot.staff.transcripts.synthetic import Turn, conversation_rows, create_events_table
+from bot.staff.transcripts.synthetic import Turn, conversation_rows
 from bot.staff.transcripts.tracker import TrackerStore
 from tests.portal.support import Portal
-from tests.staff.support import HTML, LOGIN, StaffBrowser
-from tests.staff.test_transcripts import HANDOFF, HELLO, NOT_UNDERSTOOD, RasaEvents
+from tests.staff.support import HTML, LOGIN, RasaEvents, StaffBrowser
+from tests.staff.test_transcripts import HANDOFF, HELLO, NOT_UNDERSTOOD
 from tests.staff.test_validations import MARTIN, request_direct_debit, submit_certificate
 
 HOME = "/staff/"
@@ -68,14 +66,6 @@ def with_forms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return out
-
-
-@pytest.fixture
-async def rasa(portal_settings: Settings) -> AsyncIterator[RasaEvents]:
-    engine = create_async_engine(portal_settings.resolved_tracker_database_url)
-    await create_events_table(engine)
-    yield RasaEvents(engine)
-    await engine.dispose()
 
 
 async def talk(

@@ -30,9 +30,8 @@ from bot.staff.transcripts.synthetic import (
     create_events_table,
     write_rows,
 )
-from tests.staff.test_transcripts import HELLO, RasaEvents, grant, rasa, refresh, summaries
-
-__all__ = ["rasa"]  # the fixture, used by name
+from tests.staff.support import RasaEvents
+from tests.staff.test_transcripts import HELLO, grant, refresh, summaries
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=FRANCE)
 DAY = 86_400.0

@@ -10,8 +10,6 @@ import io
 import json
 import re
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.portal.models import (
@@ -43,7 +41,7 @@ from bot.staff.transcripts.synthetic import (
 )
 from bot.staff.transcripts.tracker import TrackerStore, TrackerUnavailable, readonly_url
 from tests.portal.support import Portal
-from tests.staff.support import StaffBrowser, audit_entries
+from tests.staff.support import RasaEvents, StaffBrowser, audit_entries
 
 LIST = "/staff/conversations"
 DUPONT = "claire.dupont@example.org"
@@ -52,31 +50,6 @@ DUPONT = "claire.dupont@example.org"
 def at(day: int, hour: int = 12, month: int = 3, year: int = 2025) -> float:
     """A Paris time as Rasa's timestamps (epoch seconds)."""
     return datetime(year, month, day, hour, tzinfo=FRANCE).timestamp()
-
-
-@dataclass
-class RasaEvents:
-    """Rasa's tracker store, written as Rasa would (the portal only reads it)."""
-
-    engine: AsyncEngine
-
-    async def talk(
-        self, sender: str, *turns: Turn, start: float = 0.0, channel: str = "socketio"
-    ) -> None:
-        await write_rows(
-            self.engine, conversation_rows(sender, turns, start=start, channel=channel)
-        )
-
-    async def rows(self, rows: list[dict[str, Any]]) -> None:
-        await write_rows(self.engine, rows)
-
-
-@pytest.fixture
-async def rasa(portal_settings: Settings) -> AsyncIterator[RasaEvents]:
-    engine = create_async_engine(portal_settings.resolved_tracker_database_url)
-    await create_events_table(engine)
-    yield RasaEvents(engine)
-    await engine.dispose()
 
 
 async def refresh(sessions: sessionmaker, settings: Settings, **options: Any) -> index.IndexRefresh:

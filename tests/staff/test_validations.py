@@ -30,7 +30,7 @@ from bot.portal.services import direct_debit, insurance, uploads
 from bot.portal.services.french_dates import today_in_france
 from bot.settings import Settings
 from bot.staff.errors import StaffNotAllowed
-from bot.staff.services import validation_queue, validations
+from bot.staff.services import direct_debit_decisions, validation_queue, validations
 from bot.staff.web.validations import time_left
 from tests.portal.support import Mailbox, Portal, outbox, words
 from tests.portal.test_uploads import image_file, pdf_file
@@ -659,7 +659,7 @@ async def test_asking_for_information_lets_the_tenant_make_a_new_request(
     assert [item.id for item in queue] == [newer]
     with pytest.raises(Conflict):
         async with portal.sessions.begin() as session:
-            await validations.activate_direct_debit(
+            await direct_debit_decisions.activate_direct_debit(
                 session=session,
                 settings=portal.settings,
                 request_id=request_id,

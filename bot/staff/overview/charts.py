@@ -58,6 +58,8 @@ def _next_step(step: int) -> int:
 
 @dataclass(frozen=True)
 class Segment:
+    """A drawn rectangle: the series it shows, its value, its box (SVG units)."""
+
     series: str
     value: int
     x: float
@@ -141,13 +143,8 @@ def stacked_columns(
 
 
 @dataclass(frozen=True)
-class Bar:
-    series: str
-    value: int
-    x: float
-    y: float
-    width: float
-    height: float
+class Bar(Segment):
+    """A horizontal bar, with its value written after it."""
 
     @property
     def text_x(self) -> float:

@@ -26,12 +26,12 @@ from bot.portal.models import (
 from bot.portal.services import uploads
 from bot.portal.services.iban import mask_iban
 from bot.portal.services.insurance import VALIDATION_DELAY_HOURS
+from bot.staff.services.direct_debit_decisions import direct_debit_request
 from bot.staff.services.validations import (
-    _active_account,
-    _certificate,
-    _direct_debit,
-    _staff_name,
-    _upload_of_slot,
+    active_account,
+    staff_name,
+    submitted_certificate,
+    upload_of_slot,
 )
 
 INSURANCE = "insurance"
@@ -156,7 +156,7 @@ class DirectDebitReview:
 
 
 async def certificate_review(*, session: AsyncSession, certificate_id: int) -> CertificateReview:
-    certificate = await _certificate(session, certificate_id)
+    certificate = await submitted_certificate(session, certificate_id)
     household = await session.get(Household, certificate.household_id)
     others = list(
         await session.scalars(
@@ -169,21 +169,21 @@ async def certificate_review(*, session: AsyncSession, certificate_id: int) -> C
         )
     )
     in_force = [c for c in others if c.status in IN_FORCE_STATUSES]
-    account = await _active_account(session, certificate.household_id)
+    account = await active_account(session, certificate.household_id)
     return CertificateReview(
         certificate=certificate,
         household=household,
-        upload=await _upload_of_slot(session, certificate.upload_slot_id),
+        upload=await upload_of_slot(session, certificate.upload_slot_id),
         tenant_email=account.email if account else None,
         in_force=max(in_force, key=lambda c: (c.valid_until, c.id)) if in_force else None,
         history=others,
-        decided_by=await _staff_name(session, certificate.decided_by_id),
+        decided_by=await staff_name(session, certificate.decided_by_id),
         deadline=certificate.created_at + INSURANCE_DELAY,
     )
 
 
 async def direct_debit_review(*, session: AsyncSession, request_id: int) -> DirectDebitReview:
-    request = await _direct_debit(session, request_id)
+    request = await direct_debit_request(session, request_id)
     household = await session.get(Household, request.household_id)
     history = list(
         await session.scalars(
@@ -201,14 +201,14 @@ async def direct_debit_review(*, session: AsyncSession, request_id: int) -> Dire
         household=household,
         upload=upload,
         history=history,
-        decided_by=await _staff_name(session, request.decided_by_id),
+        decided_by=await staff_name(session, request.decided_by_id),
         deadline=request.created_at + DIRECT_DEBIT_DELAY,
     )
 
 
 async def certificate_file(*, session: AsyncSession, certificate_id: int) -> StoredUpload:
     """The certificate's PDF, with its bytes; ``NotFound`` if none."""
-    certificate = await _certificate(session, certificate_id)
+    certificate = await submitted_certificate(session, certificate_id)
     slot_id = certificate.upload_slot_id
     upload = None if slot_id is None else await uploads.upload_for(session=session, slot_id=slot_id)
     if upload is None:
@@ -218,7 +218,7 @@ async def certificate_file(*, session: AsyncSession, certificate_id: int) -> Sto
 
 async def direct_debit_rib(*, session: AsyncSession, request_id: int) -> StoredUpload:
     """The RIB sent with the request, with its bytes."""
-    request = await _direct_debit(session, request_id)
+    request = await direct_debit_request(session, request_id)
     upload = await session.scalar(
         select(StoredUpload)
         .where(StoredUpload.id == request.rib_upload_id)

@@ -3,7 +3,8 @@
 - Home-insurance certificates wait ``pending``; the help page promises "acceptation et mise à
   jour dans un délai de 48h", and "une demande d'information complémentaire" when incomplete.
 - Direct-debit requests wait ``pending_signature`` until the signed SEPA mandate and an original
-  RIB reach Service DFC or the agency.
+  RIB reach Service DFC or the agency (their decisions: ``direct_debit_decisions.py``, on the
+  shared rules below: ``acting_staff``, ``claim_decision``, ``audit_decision``).
 
 Both queues are shown oldest first, each item with its deadline (``created_at`` + 48 h).
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from bot.portal.errors import Conflict, InvalidInput, NotFound
 from bot.portal.models import (
@@ -43,9 +43,7 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services.french_dates import format_french_date
-from bot.portal.services.iban import mask_iban
 from bot.portal.services.insurance import VALIDATION_DELAY_HOURS
-from bot.portal.services.mandate_pdf import RETURN_ADDRESS
 from bot.portal.services.outbox import enqueue_email
 from bot.settings import Settings
 from bot.staff.errors import StaffNotAllowed
@@ -136,9 +134,9 @@ async def _decide_certificate(
     status: CertificateStatus,
     note: str | None,
 ) -> InsuranceCertificate:
-    await _actor(session, staff_id)
-    certificate = await _certificate(session, certificate_id)
-    await _claim(session, certificate, CertificateStatus.PENDING, status, staff_id, note)
+    await acting_staff(session, staff_id)
+    certificate = await submitted_certificate(session, certificate_id)
+    await claim_decision(session, certificate, CertificateStatus.PENDING, status, staff_id, note)
     if status == CertificateStatus.ACCEPTED:
         await session.execute(
             update(InsuranceCertificate)
@@ -153,7 +151,7 @@ async def _decide_certificate(
     action, template = _CERTIFICATE_OUTCOMES[status]
     # Emailed to the household's active account; a household without one (unsubscribed since)
     # is still decided on, and the audit entry says nobody was told.
-    account = await _active_account(session, certificate.household_id)
+    account = await active_account(session, certificate.household_id)
     if account is not None:
         await enqueue_email(
             session=session,
@@ -167,7 +165,7 @@ async def _decide_certificate(
             portal_url=settings.public_base_url,
         )
     household = await session.get(Household, certificate.household_id)
-    await _audit(
+    await audit_decision(
         session,
         action,
         CERTIFICATE_TARGET,
@@ -179,129 +177,6 @@ async def _decide_certificate(
         notified=account is not None,
     )
     return certificate
-
-
-# --------------------------------------------------------------------------- direct-debit decisions
-
-
-async def activate_direct_debit(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    request_id: int,
-    staff_id: int,
-    ip: str | None = None,
-) -> DirectDebitRequest:
-    """The signed mandate and the original RIB arrived: the direct debit is active, its leases
-    are debited on the chosen day, and an older active request for the same leases is
-    ``superseded``."""
-    return await _decide_direct_debit(
-        session, settings, request_id, staff_id, ip, DirectDebitStatus.ACTIVE, None
-    )
-
-
-async def reject_direct_debit(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    request_id: int,
-    staff_id: int,
-    reason: str,
-    ip: str | None = None,
-) -> DirectDebitRequest:
-    """Refuse the request with the reason the tenant is told; the leases are not touched."""
-    note = clean_note(reason, field="motif")
-    return await _decide_direct_debit(
-        session, settings, request_id, staff_id, ip, DirectDebitStatus.REJECTED, note
-    )
-
-
-async def request_direct_debit_information(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    request_id: int,
-    staff_id: int,
-    message: str,
-    ip: str | None = None,
-) -> DirectDebitRequest:
-    """Ask the tenant for more (``info_requested``): the request leaves the queue and the tenant
-    makes a new one, whose new mandate is the one to sign (it no longer counts as pending)."""
-    note = clean_note(message, field="message")
-    return await _decide_direct_debit(
-        session, settings, request_id, staff_id, ip, DirectDebitStatus.INFO_REQUESTED, note
-    )
-
-
-_DIRECT_DEBIT_OUTCOMES = {
-    DirectDebitStatus.ACTIVE: (DIRECT_DEBIT_ACTIVATED, "direct_debit_activated"),
-    DirectDebitStatus.REJECTED: (DIRECT_DEBIT_REJECTED, "direct_debit_rejected"),
-    DirectDebitStatus.INFO_REQUESTED: (DIRECT_DEBIT_INFO_REQUESTED, "direct_debit_info_requested"),
-}
-
-
-async def _decide_direct_debit(
-    session: AsyncSession,
-    settings: Settings,
-    request_id: int,
-    staff_id: int,
-    ip: str | None,
-    status: DirectDebitStatus,
-    note: str | None,
-) -> DirectDebitRequest:
-    await _actor(session, staff_id)
-    request = await _direct_debit(session, request_id)
-    await _claim(session, request, DirectDebitStatus.PENDING_SIGNATURE, status, staff_id, note)
-    if status == DirectDebitStatus.ACTIVE:
-        for lease in request.leases:
-            lease.direct_debit_day = request.debit_day
-        await _supersede_older_mandates(session, request)
-    action, template = _DIRECT_DEBIT_OUTCOMES[status]
-    # Emailed where the mandate was sent.
-    await enqueue_email(
-        session=session,
-        to=request.email,
-        template=template,
-        reference=request.mandate_reference,
-        iban_masked=mask_iban(request.iban),
-        bank_name=request.bank_name,
-        debit_day=request.debit_day,
-        leases=[f"{lease.label} ({lease.reference})" for lease in request.leases],
-        note=note or "",
-        creditor_name=settings.creditor_name,
-        return_address=RETURN_ADDRESS,
-        portal_url=settings.public_base_url,
-    )
-    household = await session.get(Household, request.household_id)
-    await _audit(
-        session,
-        action,
-        DIRECT_DEBIT_TARGET,
-        request.id,
-        staff_id,
-        ip,
-        household,
-        note,
-        notified=True,
-    )
-    return request
-
-
-async def _supersede_older_mandates(session: AsyncSession, request: DirectDebitRequest) -> None:
-    """Older active requests whose every lease the new mandate covers are replaced by it."""
-    covered = {lease.id for lease in request.leases}
-    older = await session.scalars(
-        select(DirectDebitRequest)
-        .where(
-            DirectDebitRequest.household_id == request.household_id,
-            DirectDebitRequest.id != request.id,
-            DirectDebitRequest.status == DirectDebitStatus.ACTIVE,
-        )
-        .options(selectinload(DirectDebitRequest.leases))
-    )
-    for previous in older:
-        if {lease.id for lease in previous.leases} <= covered:
-            previous.status = DirectDebitStatus.SUPERSEDED
 
 
 # --------------------------------------------------------------------------- rules and helpers
@@ -330,7 +205,7 @@ def clean_note(text: str, *, field: str) -> str:
     return note
 
 
-async def _actor(session: AsyncSession, staff_id: int) -> StaffAccount:
+async def acting_staff(session: AsyncSession, staff_id: int) -> StaffAccount:
     """The deciding staff member, read in this transaction: a deactivation applies at once."""
     staff = await session.get(StaffAccount, staff_id)
     if staff is None or not staff.active:
@@ -338,7 +213,7 @@ async def _actor(session: AsyncSession, staff_id: int) -> StaffAccount:
     return staff
 
 
-async def _certificate(session: AsyncSession, certificate_id: int) -> InsuranceCertificate:
+async def submitted_certificate(session: AsyncSession, certificate_id: int) -> InsuranceCertificate:
     certificate = await session.get(InsuranceCertificate, certificate_id)
     # Certificates on file (imported from the landlord's records) were never submitted.
     if certificate is None or certificate.submitted_at is None:
@@ -346,18 +221,7 @@ async def _certificate(session: AsyncSession, certificate_id: int) -> InsuranceC
     return certificate
 
 
-async def _direct_debit(session: AsyncSession, request_id: int) -> DirectDebitRequest:
-    request = await session.scalar(
-        select(DirectDebitRequest)
-        .where(DirectDebitRequest.id == request_id)
-        .options(selectinload(DirectDebitRequest.leases))
-    )
-    if request is None:
-        raise NotFound("Demande de prélèvement introuvable.", code="direct_debit_not_found")
-    return request
-
-
-async def _claim(
+async def claim_decision(
     session: AsyncSession,
     item: InsuranceCertificate | DirectDebitRequest,
     waiting: CertificateStatus | DirectDebitStatus,
@@ -385,7 +249,7 @@ async def _claim(
     await session.refresh(item, DECISION_FIELDS)
 
 
-async def _active_account(session: AsyncSession, household_id: int) -> Account | None:
+async def active_account(session: AsyncSession, household_id: int) -> Account | None:
     return await session.scalar(
         select(Account).where(
             Account.household_id == household_id, Account.status == AccountStatus.ACTIVE
@@ -393,13 +257,13 @@ async def _active_account(session: AsyncSession, household_id: int) -> Account |
     )
 
 
-async def _upload_of_slot(session: AsyncSession, slot_id: int | None) -> StoredUpload | None:
+async def upload_of_slot(session: AsyncSession, slot_id: int | None) -> StoredUpload | None:
     if slot_id is None:
         return None
     return await session.scalar(select(StoredUpload).where(StoredUpload.slot_id == slot_id))
 
 
-async def _staff_name(session: AsyncSession, staff_id: int | None) -> str | None:
+async def staff_name(session: AsyncSession, staff_id: int | None) -> str | None:
     if staff_id is None:
         return None
     return await session.scalar(
@@ -407,7 +271,7 @@ async def _staff_name(session: AsyncSession, staff_id: int | None) -> str | None
     )
 
 
-async def _audit(
+async def audit_decision(
     session: AsyncSession,
     action: str,
     target_type: str,

@@ -8,8 +8,24 @@ from __future__ import annotations
 
 from sanic import Blueprint
 
-from bot.staff.web import admin, conversations, erasure, home, login, takeover, validations
+from bot.staff.web import (
+    admin,
+    conversation_exports,
+    conversations,
+    erasure,
+    home,
+    login,
+    takeover,
+    validations,
+)
 
 console = Blueprint.group(
-    login.bp, home.bp, admin.bp, erasure.bp, takeover.bp, conversations.bp, validations.bp
+    login.bp,
+    home.bp,
+    admin.bp,
+    erasure.bp,
+    takeover.bp,
+    conversations.bp,
+    conversation_exports.bp,
+    validations.bp,
 )

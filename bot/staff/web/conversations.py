@@ -1,5 +1,6 @@
-"""Transcripts: the list of conversations, one conversation as a chat, staff annotations,
-exports. Any active staff member (agents included) may use them; each change is audited.
+"""Transcripts: the list of conversations, one conversation as a chat, staff annotations
+(exports: ``conversation_exports.py``). Any active staff member (agents included) may use
+them; each change is audited.
 
 ::
 
@@ -20,13 +21,12 @@ listeners on ``app.ctx.tracker``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlencode
 
 from sanic import Blueprint, Request, Sanic
-from sanic.compat import Header
-from sanic.response import HTTPResponse, ResponseStream, redirect, stream
+from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +34,7 @@ from bot.portal.api.inputs import form_field
 from bot.portal.errors import InvalidInput, PortalError
 from bot.portal.models import ConversationSummary, ConversationTag, ReviewStatus, StaffAccount
 from bot.portal.services.french_dates import FRANCE
-from bot.staff.transcripts import annotations, export, queries
+from bot.staff.transcripts import annotations, queries
 from bot.staff.transcripts.queries import REVIEW_VALUES, ConversationFilters
 from bot.staff.transcripts.tracker import TrackerStore, TrackerUnavailable
 from bot.staff.web.auth import HEADERS, french_datetime, record_action, staff_page, staff_required
@@ -57,7 +57,6 @@ UNTAGGED = "conversation_untagged"
 NOTE_SAVED = "conversation_note_saved"
 REVIEWED = "conversation_reviewed"
 REOPENED = "conversation_review_reopened"
-EXPORTED = "conversations_exported"
 
 
 # --------------------------------------------------------------------------- the tracker store
@@ -182,12 +181,12 @@ async def conversations(request: Request) -> HTTPResponse:
 # --------------------------------------------------------------------------- one conversation
 
 
-async def _summary(request: Request, conversation_id: str) -> ConversationSummary | None:
+async def summary_of(request: Request, conversation_id: str) -> ConversationSummary | None:
     async with request.app.ctx.sessions() as session:
         return await queries.find_summary(session=session, conversation_id=conversation_id)
 
 
-def _not_found(request: Request) -> HTTPResponse:
+def transcript_not_found(request: Request) -> HTTPResponse:
     return staff_page(
         request, "staff/transcript_not_found.html", status=404, section="conversations"
     )
@@ -269,9 +268,9 @@ async def _transcript_page(
 @bp.get(ONE, unquote=True)
 @staff_required()
 async def transcript(request: Request, conversation_id: str) -> HTTPResponse:
-    summary = await _summary(request, conversation_id)
+    summary = await summary_of(request, conversation_id)
     if summary is None or not summary.events:
-        return _not_found(request)
+        return transcript_not_found(request)
     return await _transcript_page(request, summary)
 
 
@@ -291,7 +290,7 @@ async def _annotate(
         async with request.app.ctx.sessions.begin() as session:
             summary = await queries.find_summary(session=session, conversation_id=conversation_id)
             if summary is None:
-                return _not_found(request)
+                return transcript_not_found(request)
             audited = await change(session, summary, staff_id)
             if audited is not None:
                 action, details = audited
@@ -304,9 +303,9 @@ async def _annotate(
                     details=details,
                 )
     except PortalError as error:
-        summary = await _summary(request, conversation_id)
+        summary = await summary_of(request, conversation_id)
         if summary is None:
-            return _not_found(request)
+            return transcript_not_found(request)
         note = request.form.get("note") if request.form and done == "note" else None
         return await _transcript_page(
             request, summary, status=400, problem=error.message, note=note
@@ -369,107 +368,3 @@ async def review(request: Request, conversation_id: str) -> HTTPResponse:
         return (REVIEWED if status == ReviewStatus.REVIEWED else REOPENED), None
 
     return await _annotate(request, conversation_id, change, value)
-
-
-# --------------------------------------------------------------------------- exports
-
-
-def _attachment(name: str) -> dict[str, str]:
-    return {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
-
-
-def _safe_name(conversation_id: str) -> str:
-    kept = "".join(c if c.isalnum() or c in "-_" else "_" for c in conversation_id)
-    return kept[:80] or "conversation"
-
-
-async def _export(
-    request: Request,
-    *,
-    fmt: str,
-    filters: ConversationFilters,
-    conversation_id: str | None,
-) -> ResponseStream:
-    """Audit the export, then stream it (the headers carry the renewed login cookie)."""
-    details = {"format": fmt, "filters": urlencode(filters.as_query())}
-    async with request.app.ctx.sessions.begin() as session:
-        await record_action(
-            request,
-            session,
-            EXPORTED,
-            target_type="conversation" if conversation_id else None,
-            target_id=conversation_id,
-            details=details,
-        )
-    exported = export.conversations(
-        sessions=request.app.ctx.sessions,
-        store=tracker_store(request),
-        filters=filters,
-        conversation_id=conversation_id,
-    )
-    chunks: AsyncIterator[str]
-    if fmt == "csv":
-        chunks, content_type = export.csv_chunks(exported), "text/csv; charset=utf-8"
-    else:
-        chunks, content_type = export.json_chunks(exported), "application/json; charset=utf-8"
-    stem = _safe_name(conversation_id) if conversation_id else f"conversations-{date.today()}"
-
-    async def write(response: ResponseStream) -> None:
-        # A tracker store failing half-way raises here: the download ends unfinished (no
-        # closing chunk), which browsers report as failed rather than as a complete file.
-        async for chunk in chunks:
-            await response.write(chunk)
-
-    # ``stream()``: Sanic 21.12's streaming response whose headers (the staff login cookie the
-    # decorator renews included) are only sent when the handler has returned.
-    headers = Header(_attachment(f"{stem}.{fmt}"))  # a multidict: the cookie is added to it
-    return stream(write, headers=headers, content_type=content_type)
-
-
-async def _export_list(request: Request, fmt: str) -> HTTPResponse | ResponseStream:
-    try:
-        filters = ConversationFilters.from_args(request.args)
-    except InvalidInput as error:
-        return staff_page(
-            request,
-            "staff/conversations_export_refused.html",
-            status=400,
-            section="conversations",
-            problem=error.message,
-        )
-    return await _export(request, fmt=fmt, filters=filters, conversation_id=None)
-
-
-@bp.get(f"{LIST}/export.csv")
-@staff_required()
-async def export_list_csv(request: Request) -> HTTPResponse | ResponseStream:
-    return await _export_list(request, "csv")
-
-
-@bp.get(f"{LIST}/export.json")
-@staff_required()
-async def export_list_json(request: Request) -> HTTPResponse | ResponseStream:
-    return await _export_list(request, "json")
-
-
-async def _export_one(
-    request: Request, conversation_id: str, fmt: str
-) -> HTTPResponse | ResponseStream:
-    summary = await _summary(request, conversation_id)
-    if summary is None or not summary.events:
-        return _not_found(request)
-    return await _export(
-        request, fmt=fmt, filters=ConversationFilters(), conversation_id=conversation_id
-    )
-
-
-@bp.get(f"{ONE}/export.csv", unquote=True)
-@staff_required()
-async def export_one_csv(request: Request, conversation_id: str) -> HTTPResponse | ResponseStream:
-    return await _export_one(request, conversation_id, "csv")
-
-
-@bp.get(f"{ONE}/export.json", unquote=True)
-@staff_required()
-async def export_one_json(request: Request, conversation_id: str) -> HTTPResponse | ResponseStream:
-    return await _export_one(request, conversation_id, "json")

@@ -20,7 +20,7 @@ from bot.portal.models import StoredUpload, utcnow
 from bot.portal.services import web_security
 from bot.portal.services.french_dates import format_french_date
 from bot.staff.errors import StaffNotAllowed
-from bot.staff.services import validation_queue, validations
+from bot.staff.services import direct_debit_decisions, validation_queue, validations
 from bot.staff.web.auth import HEADERS, forbidden, french_datetime, staff_page, staff_required
 
 bp = Blueprint("staff_validations")
@@ -240,7 +240,7 @@ async def activate_direct_debit(request: Request, request_id: int) -> HTTPRespon
         request,
         _direct_debit_page,
         {"request_id": request_id},
-        validations.activate_direct_debit,
+        direct_debit_decisions.activate_direct_debit,
         "active",
     )
 
@@ -252,7 +252,7 @@ async def reject_direct_debit(request: Request, request_id: int) -> HTTPResponse
         request,
         _direct_debit_page,
         {"request_id": request_id},
-        validations.reject_direct_debit,
+        direct_debit_decisions.reject_direct_debit,
         "refuse",
         field="motif",
     )
@@ -265,7 +265,7 @@ async def direct_debit_information(request: Request, request_id: int) -> HTTPRes
         request,
         _direct_debit_page,
         {"request_id": request_id},
-        validations.request_direct_debit_information,
+        direct_debit_decisions.request_direct_debit_information,
         "complement",
         field="message",
     )
