@@ -13,8 +13,8 @@ What each figure costs with 10 000 conversations in the period:
 - flows started and completed: one aggregate query (``LIKE '% name %'`` per flow);
 - validation queue: the pending items only (a handful), through ``validation_queue``.
 
-Measured once (2 shared cores): about 55 ms for all of them with 10 000 conversations in a
-30-day period, 60-85 ms over 90 days, on SQLite as on PostgreSQL.
+Measured by ``python -m bench.transcripts`` against per-day counts read from ``events``, in
+the same run (``bench/TRANSCRIPTS.md``).
 """
 
 from __future__ import annotations
