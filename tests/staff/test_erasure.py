@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from html import unescape
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import sessionmaker
@@ -227,18 +228,23 @@ async def test_an_agent_cannot_erase(portal: Portal, rasa: RasaEvents, agent: St
     assert await audit_entries(portal.sessions, HOUSEHOLD_ERASED) == []
 
 
-async def test_nothing_is_erased_while_the_conversations_store_is_down(
-    portal: Portal, rasa: RasaEvents, admin: StaffBrowser
+@pytest.mark.parametrize("store", ["unreachable", "read-only"])
+async def test_nothing_is_erased_when_the_conversations_store_cannot_delete(
+    store: str, portal: Portal, rasa: RasaEvents, admin: StaffBrowser
 ) -> None:
     await a_household_with_history(portal, rasa)
-    portal.app.ctx.settings = portal.settings.with_overrides(
-        tracker_database_url="postgresql+asyncpg://nobody@127.0.0.1:1/nothing"
-    )
+    tracker_file = portal.settings.var_dir / "tracker.db"
+    url = {
+        "unreachable": "postgresql+asyncpg://nobody@127.0.0.1:1/nothing",
+        "read-only": f"sqlite+aiosqlite:///file:{tracker_file}?mode=ro&uri=true",
+    }[store]
+    portal.app.ctx.settings = portal.settings.with_overrides(tracker_database_url=url)
 
     refused = await admin.post(f"{PAGE}/{NGUYEN}", {"confirmation": NGUYEN})
 
     assert refused.status_code == 503
     assert "rien n'a été effacé" in unescape(refused.text)
+    assert "web-nguyen" in await tracker_senders(portal.settings)
     async with portal.sessions() as session:
         assert await session.scalar(select(Account).where(Account.email == MINH)) is not None
     assert await audit_entries(portal.sessions, HOUSEHOLD_ERASED) == []

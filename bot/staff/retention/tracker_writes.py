@@ -12,6 +12,7 @@ that moment would start a new conversation, as after any session expiry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,18 +25,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.staff.transcripts.tracker import CONNECT_TIMEOUT, EVENTS, TrackerUnavailable
 
+log = logging.getLogger(__name__)
 #: Conversations per ``DELETE ... WHERE sender_id IN (...)``.
 CHUNK = 500
 
 
 def _sqlite_file_missing(url: str) -> bool:
+    """A SQLite store Rasa has not created yet (``file:`` URIs name their path after it)."""
     parsed = make_url(url)
-    return (
-        parsed.get_backend_name() == "sqlite"
-        and bool(parsed.database)
-        and parsed.database != ":memory:"
-        and not Path(parsed.database).is_file()
-    )
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return False
+    path = parsed.database.removeprefix("file:")
+    return path != ":memory:" and not Path(path).is_file()
 
 
 @asynccontextmanager
@@ -57,7 +58,11 @@ async def writable(url: str) -> AsyncIterator[AsyncConnection | None]:
                 return
             await connection.commit()  # end the inspection's transaction, then ours
             async with connection.begin():
-                yield connection
+                try:
+                    yield connection
+                except DBAPIError as error:  # refused (read-only role, locked file...): undone
+                    log.warning("tracker store refused a deletion: %s", type(error).__name__)
+                    raise TrackerUnavailable(type(error).__name__) from error
         finally:
             await connection.close()
     finally:
