@@ -25,9 +25,7 @@ from bot.portal.models import (
 from bot.settings import Settings
 from bot.staff.retention import tracker_writes
 from bot.staff.transcripts.index import rewind_after_deletion
-from bot.staff.transcripts.tracker import TrackerStore
-
-_CHUNK = 500
+from bot.staff.transcripts.tracker import TrackerStore, chunks
 
 
 @dataclass(frozen=True)
@@ -36,11 +34,6 @@ class Forgotten:
 
     conversations: int
     events: int
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
 
 
 async def delete_from_tracker(settings: Settings, conversation_ids: Iterable[str]) -> int:
@@ -58,7 +51,7 @@ async def delete_from_portal(session: AsyncSession, conversation_ids: Iterable[s
     """Delete the portal's rows about these conversations; index rows deleted."""
     wanted = list(dict.fromkeys(conversation_ids))
     summaries = 0
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         summary_ids = select(ConversationSummary.id).where(
             ConversationSummary.conversation_id.in_(chunk)
         )

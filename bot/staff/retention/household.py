@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
 
 from bot.portal.models import (
     Account,
@@ -115,66 +116,48 @@ async def _household(session: AsyncSession, client_number: str) -> Household:
     return household
 
 
-async def _ids(session: AsyncSession, query) -> list:
-    return list(dict.fromkeys(await session.scalars(query)))
+async def _ids(session: AsyncSession, query: Select) -> list:
+    return list(await session.scalars(query))
+
+
+async def _union(session: AsyncSession, *queries: Select) -> set:
+    """Every value the queries find (one column each), once."""
+    found: set = set()
+    for query in queries:
+        found.update(await session.scalars(query))
+    return found
 
 
 async def _scope(session: AsyncSession, household: Household) -> _Scope:
     account_ids = await _ids(
         session, select(Account.id).where(Account.household_id == household.id)
     )
-    conversation_ids = sorted(
-        set(
-            await _ids(
-                session,
-                select(ConversationGrant.conversation_id).where(
-                    ConversationGrant.household_id == household.id
-                ),
-            )
-        )
-        | set(
-            await _ids(
-                session,
-                select(VerificationChallenge.conversation_id).where(
-                    VerificationChallenge.account_id.in_(account_ids)
-                ),
-            )
-        )
-        | set(
-            await _ids(
-                session,
-                select(ConversationSummary.conversation_id).where(
-                    ConversationSummary.client_number == household.client_number
-                ),
-            )
-        )
-        | set(
-            await _ids(
-                session,
-                select(DirectDebitDraft.conversation_id).where(
-                    DirectDebitDraft.household_id == household.id
-                ),
-            )
-        )
+    # Every conversation tied to the household; deleting them by id also deletes these rows.
+    conversation_ids = await _union(
+        session,
+        select(ConversationGrant.conversation_id).where(
+            ConversationGrant.household_id == household.id
+        ),
+        select(VerificationChallenge.conversation_id).where(
+            VerificationChallenge.account_id.in_(account_ids)
+        ),
+        select(ConversationSummary.conversation_id).where(
+            ConversationSummary.client_number == household.client_number
+        ),
+        select(DirectDebitDraft.conversation_id).where(
+            DirectDebitDraft.household_id == household.id
+        ),
     )
-    addresses = {
-        address.lower()
-        for address in [
-            *await _ids(session, select(Account.email).where(Account.id.in_(account_ids))),
-            *await _ids(
-                session,
-                select(OneTimeToken.new_email).where(
-                    OneTimeToken.account_id.in_(account_ids), OneTimeToken.new_email.is_not(None)
-                ),
-            ),
-            *await _ids(
-                session,
-                select(DirectDebitRequest.email).where(
-                    DirectDebitRequest.household_id == household.id
-                ),
-            ),
-        ]
-    }
+    addresses = await _union(
+        session,
+        select(func.lower(Account.email)).where(Account.id.in_(account_ids)),
+        select(func.lower(OneTimeToken.new_email)).where(
+            OneTimeToken.account_id.in_(account_ids), OneTimeToken.new_email.is_not(None)
+        ),
+        select(func.lower(DirectDebitRequest.email)).where(
+            DirectDebitRequest.household_id == household.id
+        ),
+    )
     debit_ids = await _ids(
         session,
         select(DirectDebitRequest.id).where(
@@ -218,11 +201,12 @@ async def _scope(session: AsyncSession, household: Household) -> _Scope:
         ),
     )
     email_ids = await _ids(
-        session, select(OutboxEmail.id).where(func.lower(OutboxEmail.to_address).in_(addresses))
+        session,
+        select(OutboxEmail.id).where(func.lower(OutboxEmail.to_address).in_(sorted(addresses))),
     )
     return _Scope(
         household=household,
-        conversation_ids=conversation_ids,
+        conversation_ids=sorted(conversation_ids),
         account_ids=account_ids,
         addresses=sorted(addresses),
         debit_ids=debit_ids,
@@ -301,27 +285,11 @@ async def _erase_portal_rows(session: AsyncSession, scope: _Scope) -> None:
     await session.execute(
         delete(OneTimeToken).where(OneTimeToken.account_id.in_(scope.account_ids))
     )
-    await session.execute(
-        delete(VerificationChallenge).where(VerificationChallenge.account_id.in_(scope.account_ids))
-    )
-    await session.execute(
-        delete(ConversationGrant).where(ConversationGrant.household_id == household.id)
-    )
-    await session.execute(
-        delete(DirectDebitDraft).where(DirectDebitDraft.household_id == household.id)
-    )
-    keys = [f"client:{household.client_number}"] + [f"account:{i}" for i in scope.account_ids]
-    keys += [f"conversation:{c}" for c in scope.conversation_ids]
-    await session.execute(
-        delete(RateLimitCounter).where(
-            or_(
-                RateLimitCounter.key.in_(keys),
-                RateLimitCounter.key.in_(
-                    [f"login-email:{email_key(address)}" for address in scope.addresses]
-                ),
-            )
-        )
-    )
+    keys = [f"client:{household.client_number}"]
+    keys += [f"account:{account_id}" for account_id in scope.account_ids]
+    keys += [f"conversation:{conversation_id}" for conversation_id in scope.conversation_ids]
+    keys += [f"login-email:{email_key(address)}" for address in scope.addresses]
+    await session.execute(delete(RateLimitCounter).where(RateLimitCounter.key.in_(keys)))
     now = utcnow()
     for account in await session.scalars(select(Account).where(Account.id.in_(scope.account_ids))):
         account.email = _erased_address(account.id)
@@ -329,11 +297,6 @@ async def _erase_portal_rows(session: AsyncSession, scope: _Scope) -> None:
         if account.status != AccountStatus.DEACTIVATED:
             account.status = AccountStatus.UNSUBSCRIBED  # the household may register again
         account.closed_at = account.closed_at or now
-    await session.execute(
-        update(ConversationSummary)
-        .where(ConversationSummary.client_number == household.client_number)
-        .values(client_number=None)
-    )
 
 
 async def erase_household(

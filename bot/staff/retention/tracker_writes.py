@@ -16,34 +16,28 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import delete, func, inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from bot.staff.transcripts.tracker import CONNECT_TIMEOUT, EVENTS, TrackerUnavailable
+from bot.staff.transcripts.tracker import (
+    CONNECT_TIMEOUT,
+    EVENTS,
+    TrackerUnavailable,
+    chunks,
+    sqlite_file,
+)
 
 log = logging.getLogger(__name__)
-#: Conversations per ``DELETE ... WHERE sender_id IN (...)``.
-CHUNK = 500
-
-
-def _sqlite_file_missing(url: str) -> bool:
-    """A SQLite store Rasa has not created yet (``file:`` URIs name their path after it)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return False
-    path = parsed.database.removeprefix("file:")
-    return path != ":memory:" and not Path(path).is_file()
 
 
 @asynccontextmanager
 async def writable(url: str) -> AsyncIterator[AsyncConnection | None]:
     """A connection in a transaction (committed on success), or None: Rasa has not created
     its store yet, so there is nothing to delete."""
-    if _sqlite_file_missing(url):
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
         yield None
         return
     engine = create_async_engine(url, future=True, connect_args={"timeout": CONNECT_TIMEOUT})
@@ -102,15 +96,8 @@ async def delete_before(connection: AsyncConnection, before: float) -> Trimmed:
 
 async def delete_conversations(connection: AsyncConnection, sender_ids: Iterable[str]) -> int:
     """Delete every event of these conversations; the number of events deleted."""
-    wanted = list(dict.fromkeys(sender_ids))
     deleted = 0
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
+    for chunk in chunks(list(dict.fromkeys(sender_ids))):
         result = await connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(chunk)))
         deleted += result.rowcount or 0
     return deleted
-
-
-async def newest_event_id(connection: AsyncConnection) -> int:
-    """The highest id left (0: empty), for the index to know where new events start."""
-    return (await connection.scalar(select(func.max(EVENTS.c.id)))) or 0

@@ -58,12 +58,6 @@ MAX_AWAITED = 1_000
 _STATE_ID = 1
 #: Key of the PostgreSQL advisory lock (any constant the portal uses for nothing else).
 _LOCK_KEY = 0x7472_616E  # "tran"
-_IN_CHUNK = 500
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start : start + _IN_CHUNK]
 
 
 async def _apply(session: AsyncSession, digests: dict[str, Digest]) -> None:
@@ -71,7 +65,7 @@ async def _apply(session: AsyncSession, digests: dict[str, Digest]) -> None:
     ids = list(digests)
     existing: dict[str, ConversationSummary] = {}
     verified: dict[str, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in tracker.chunks(ids):
         found = await session.scalars(
             select(ConversationSummary).where(ConversationSummary.conversation_id.in_(chunk))
         )
@@ -255,7 +249,7 @@ async def rebuild_summaries(
     async with store.connect() as connection:
         if connection is None:
             return 0
-        for chunk in _chunks(wanted):
+        for chunk in tracker.chunks(wanted):
             events = await tracker.events_of(connection, chunk)
             in_chunk = ConversationSummary.conversation_id.in_(chunk)
             reviews = dict(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,20 +89,31 @@ def readonly_url(url: str) -> URL:
     return parsed
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite store (``file:`` URIs too); None for a server or memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    path = parsed.database.removeprefix("file:")
+    return None if path == ":memory:" else Path(path)
+
+
+#: Ids per ``IN (...)`` list: far below every backend's limit on bound parameters.
+IN_CHUNK = 500
+
+
+def chunks(items: list[str]) -> Iterator[list[str]]:
+    """``items`` in slices of ``IN_CHUNK``, one query each."""
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
+
+
 class TrackerStore:
     """The tracker store's ``events`` table through an async engine that only reads."""
 
     def __init__(self, url: str):
         self.url = readonly_url(url)
-        database = make_url(url).database
-        self._sqlite_path = (
-            Path(database)
-            if self.url.get_backend_name() == "sqlite"
-            and database
-            and database != ":memory:"
-            and not database.startswith("file:")
-            else None
-        )
+        self._sqlite_path = sqlite_file(url)
         self._engine: AsyncEngine | None = None
 
     @property
