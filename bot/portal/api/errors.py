@@ -35,6 +35,11 @@ HTTP_MESSAGES = {
 }
 
 
+def status_of(error: errors.PortalError) -> int:
+    """The HTTP status of a portal error (the one mapping: pages use it too)."""
+    return next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
+
+
 def _wants_json(request: Request) -> bool:
     return request.path.startswith(("/api/", "/dev/mailbox")) or (
         "text/html" not in request.headers.get("accept", "")
@@ -51,7 +56,7 @@ def _respond(request: Request, status: int, code: str, message: str, field: str 
 
 
 def portal_error_response(request: Request, error: errors.PortalError) -> HTTPResponse:
-    status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
+    status = status_of(error)
     message = error.message or HTTP_MESSAGES.get(status, "Erreur.")
     return _respond(request, status, error.code, message, error.field)
 

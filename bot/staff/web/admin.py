@@ -7,7 +7,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
 
-from bot.portal.api.errors import STATUS_BY_ERROR
+from bot.portal.api.errors import status_of
 from bot.portal.api.inputs import form_field
 from bot.portal.errors import InvalidInput, PortalError
 from bot.portal.models import StaffAccount, StaffRole, utcnow
@@ -32,11 +32,6 @@ JOURNAL = "/staff/administration/journal"
 DONE = {"cree", "desactive", "reactive", "deverrouille", "role"}
 AUDIT_PAGE_SIZE = 200
 admin_required = staff_required(role=StaffRole.ADMIN)
-
-
-def _status(error: PortalError) -> int:
-    """The status ``bot/portal/api/errors.py`` gives this error."""
-    return next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
 
 
 def _row(account: StaffAccount, *, me: StaffAccount) -> dict[str, object]:
@@ -80,7 +75,7 @@ async def _accounts_page(
 async def _refused(request: Request, error: PortalError, form: dict[str, str] | None = None):
     if isinstance(error, StaffNotAllowed):  # the role was withdrawn since the page was opened
         return forbidden(request)
-    return await _accounts_page(request, status=_status(error), problem=error.message, form=form)
+    return await _accounts_page(request, status=status_of(error), problem=error.message, form=form)
 
 
 @bp.get("/staff/administration", strict_slashes=False)

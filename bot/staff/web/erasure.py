@@ -12,6 +12,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
 
+from bot.portal.api.errors import status_of
 from bot.portal.api.inputs import form_field
 from bot.portal.errors import InvalidInput, NotFound, PortalError
 from bot.portal.models import StaffAuditEntry, StaffRole
@@ -41,7 +42,7 @@ async def _page(
             async with request.app.ctx.sessions() as session:
                 plan = await erasure_plan(session=session, client_number=number)
         except (InvalidInput, NotFound) as error:
-            status, problem = (404 if isinstance(error, NotFound) else 400), str(error)
+            status, problem = status_of(error), str(error)
     return staff_page(
         request,
         "staff/erasure.html",
@@ -102,7 +103,9 @@ async def erase(request: Request, client_number: str) -> HTTPResponse:
                 ip=web_security.client_ip(request),
             )
     except PortalError as error:
-        return await _page(request, number=client_number, status=400, problem=str(error))
+        return await _page(
+            request, number=client_number, status=status_of(error), problem=str(error)
+        )
     except TrackerUnavailable:
         return await _page(request, number=client_number, status=503, tracker_down=True)
     return redirect(f"{ERASURE}?efface={client_number}", status=303, headers=HEADERS)

@@ -23,7 +23,7 @@ from typing import Any
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json, raw, redirect
 
-from bot.portal.api.errors import STATUS_BY_ERROR
+from bot.portal.api.errors import status_of
 from bot.portal.errors import InvalidInput, PortalError
 from bot.portal.models import HandoffRequest, StaffRole, utcnow
 from bot.portal.services import handoff, opening_hours
@@ -63,10 +63,6 @@ async def close_rasa_client(app: Sanic, _loop: object) -> None:
 
 def _rasa(request: Request) -> RasaClient:
     return request.app.ctx.rasa
-
-
-def _status(error: PortalError) -> int:
-    return next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
 
 
 def _back(handoff_id: int, done: str) -> HTTPResponse:
@@ -159,10 +155,10 @@ async def _refused(request: Request, handoff_id: int, error: Exception, message:
             request, handoff_id, status=503, problem=RASA_DOWN, message=message
         )
     assert isinstance(error, PortalError)
-    if _status(error) == 404:
+    if status_of(error) == 404:
         raise error  # the portal's error pages say it
     return await _conversation_page(
-        request, handoff_id, status=_status(error), problem=error.message, message=message
+        request, handoff_id, status=status_of(error), problem=error.message, message=message
     )
 
 

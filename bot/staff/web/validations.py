@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw, redirect
 
-from bot.portal.api.errors import STATUS_BY_ERROR
+from bot.portal.api.errors import status_of
 from bot.portal.api.inputs import form_field
-from bot.portal.errors import Conflict, InvalidInput, PortalError
+from bot.portal.errors import Conflict, InvalidInput
 from bot.portal.models import StoredUpload, utcnow
 from bot.portal.services import web_security
 from bot.portal.services.french_dates import format_french_date
@@ -70,10 +70,6 @@ def _deadline(deadline: datetime, now: datetime | None = None) -> dict[str, obje
         "overdue": remaining <= timedelta(0),
         "left": time_left(remaining),
     }
-
-
-def _status(error: PortalError) -> int:
-    return next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
 
 
 def _file(upload: StoredUpload, name: str) -> HTTPResponse:
@@ -311,5 +307,7 @@ async def _decision(
         if field:
             form[field] = note
         (item_id,) = target.values()
-        return await page(request, item_id, status=_status(error), problem=error.message, form=form)
+        return await page(
+            request, item_id, status=status_of(error), problem=error.message, form=form
+        )
     return _done(done)
