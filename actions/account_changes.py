@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction, VerifiedFormValidation
+from actions.identity import conversation_of
 from actions.portal_client import PASSED_ON, PortalRejected
 from actions.slot_rules import email_from
 
@@ -59,7 +60,7 @@ class ActionSubmitIdentifierChange(PortalAction):
             return [SlotSet("new_email", None)]
         try:
             sent = await self.portal.request_identifier_change(
-                conversation_id=tracker.sender_id, new_email=email
+                conversation_id=conversation_of(tracker), new_email=email
             )
         except PortalRejected as refused:
             if refused.status in PASSED_ON:
@@ -86,7 +87,7 @@ class ActionRequestPasswordChange(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        sent = await self.portal.request_password_change(conversation_id=tracker.sender_id)
+        sent = await self.portal.request_password_change(conversation_id=conversation_of(tracker))
         dispatcher.utter_message(
             response="utter_password_change_sent", email=sent.get("sent_to_masked", "")
         )
@@ -116,7 +117,7 @@ class ActionUnsubscribe(PortalAction):
         if not tracker.get_slot("unsubscribe_confirmed"):
             dispatcher.utter_message(response="utter_unsubscribe_cancelled")
             return reset
-        await self.portal.unsubscribe(conversation_id=tracker.sender_id)
+        await self.portal.unsubscribe(conversation_id=conversation_of(tracker))
         dispatcher.utter_message(response="utter_unsubscribed")
         return [*reset, SlotSet("verified", False)]
 

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
+from actions.identity import conversation_of
 
 IDENTITY_SLOTS = ("client_number", "surname", "email", "input_failures", "verification_code")
 
@@ -37,7 +38,7 @@ class ActionSubmitRegistration(IdentityFormSubmit):
     ) -> list[dict[str, Any]]:
         email = tracker.get_slot("email")
         await self.portal.register(
-            conversation_id=tracker.sender_id,
+            conversation_id=conversation_of(tracker),
             client_number=tracker.get_slot("client_number"),
             surname=tracker.get_slot("surname"),
             email=email,
@@ -54,7 +55,7 @@ class ActionSubmitIdentifierReminder(IdentityFormSubmit):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         await self.portal.remind_identifier(
-            conversation_id=tracker.sender_id,
+            conversation_id=conversation_of(tracker),
             client_number=tracker.get_slot("client_number"),
             surname=tracker.get_slot("surname"),
         )
@@ -70,7 +71,9 @@ class ActionSubmitPasswordReset(IdentityFormSubmit):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         email = tracker.get_slot("email")
-        await self.portal.request_password_reset(conversation_id=tracker.sender_id, email=email)
+        await self.portal.request_password_reset(
+            conversation_id=conversation_of(tracker), email=email
+        )
         dispatcher.utter_message(response="utter_password_reset_sent", email=email)
         return clear_identity_slots()
 
@@ -83,7 +86,7 @@ class ActionSubmitActivationResend(IdentityFormSubmit):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         email = tracker.get_slot("email")
-        await self.portal.resend_activation(conversation_id=tracker.sender_id, email=email)
+        await self.portal.resend_activation(conversation_id=conversation_of(tracker), email=email)
         dispatcher.utter_message(response="utter_activation_resent", email=email)
         return clear_identity_slots()
 

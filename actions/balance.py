@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
 from actions.formatting import fmt_eur
+from actions.identity import conversation_of
 from actions.portal_client import NotVerified
 
 #: By the sign of the balance due: in debt, clear, in credit.
@@ -39,7 +40,7 @@ class ActionShowBalance(PortalAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         try:
-            profile = await self.portal.me(conversation_id=tracker.sender_id)
+            profile = await self.portal.me(conversation_id=conversation_of(tracker))
         except NotVerified:
             dispatcher.utter_message(response="utter_verification_expired")
             return [SlotSet("verified", False)]

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ConfirmedFormSubmit, PortalAction, VerifiedFormValidation
+from actions.identity import conversation_of
 from actions.portal_client import PASSED_ON, PortalRejected
 from actions.uploads import UPLOAD_SLOT, ask_for_file, file_arrived
 
@@ -73,7 +74,7 @@ class ActionPrepareDirectDebit(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        profile = await self.portal.direct_debit_profile(conversation_id=tracker.sender_id)
+        profile = await self.portal.direct_debit_profile(conversation_id=conversation_of(tracker))
         events = [SlotSet(slot, None) for slot in FORM_SLOTS]
         if profile.get("pending_mandate_reference"):
             dispatcher.utter_message(
@@ -117,7 +118,7 @@ class ActionAskContactConfirmed(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        profile = await self.portal.direct_debit_profile(conversation_id=tracker.sender_id)
+        profile = await self.portal.direct_debit_profile(conversation_id=conversation_of(tracker))
         dispatcher.utter_message(
             response="utter_ask_contact_confirmed",
             holder=profile.get("holder_name", ""),
@@ -134,7 +135,7 @@ class ActionAskDebitDay(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        profile = await self.portal.direct_debit_profile(conversation_id=tracker.sender_id)
+        profile = await self.portal.direct_debit_profile(conversation_id=conversation_of(tracker))
         buttons = [
             {"title": f"Le {day} du mois", "payload": str(day)}
             for day in profile.get("debit_days", [])
@@ -167,7 +168,7 @@ class ActionAskDirectDebitConfirmed(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        profile = await self.portal.direct_debit_profile(conversation_id=tracker.sender_id)
+        profile = await self.portal.direct_debit_profile(conversation_id=conversation_of(tracker))
         dispatcher.utter_message(
             response="utter_ask_direct_debit_confirmed",
             iban=tracker.get_slot("iban_masked"),
@@ -202,7 +203,7 @@ class ValidateDirectDebitForm(VerifiedFormValidation):
         async def remember() -> dict[str, Any]:
             try:
                 kept = await self.portal.remember_iban(
-                    conversation_id=tracker.sender_id, iban=str(value or "")
+                    conversation_id=conversation_of(tracker), iban=str(value or "")
                 )
             except PortalRejected as refused:
                 if refused.status in PASSED_ON:
@@ -250,7 +251,9 @@ class ValidateDirectDebitForm(VerifiedFormValidation):
         day = typed_day(str(value or ""))
 
         async def check() -> dict[str, Any]:
-            profile = await self.portal.direct_debit_profile(conversation_id=tracker.sender_id)
+            profile = await self.portal.direct_debit_profile(
+                conversation_id=conversation_of(tracker)
+            )
             if day not in profile.get("debit_days", []):
                 dispatcher.utter_message(response="utter_invalid_debit_day")
                 return {"debit_day": None}
@@ -280,9 +283,9 @@ class ActionSubmitDirectDebit(ConfirmedFormSubmit):
         return "action_submit_direct_debit"
 
     async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        profile = await self.portal.direct_debit_profile(conversation_id=tracker.sender_id)
+        profile = await self.portal.direct_debit_profile(conversation_id=conversation_of(tracker))
         created = await self.portal.create_direct_debit(
-            conversation_id=tracker.sender_id,
+            conversation_id=conversation_of(tracker),
             bank_name=tracker.get_slot("bank_name") or "",
             debit_day=int(tracker.get_slot("debit_day")),
             holder_name=profile.get("holder_name", ""),

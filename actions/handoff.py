@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.account_forms import FAILURES_BEFORE_HANDOFF_OFFER
 from actions.accounts import clear_identity_slots
 from actions.base import PortalAction
+from actions.identity import conversation_of
 from actions.portal_client import PortalClient, PortalClientError, default_client
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class ActionHandoff(PortalAction):
             "repeated_failures" if failures >= FAILURES_BEFORE_HANDOFF_OFFER else "tenant_asked"
         )
         recorded = await self.portal.record_handoff(
-            conversation_id=tracker.sender_id,
+            conversation_id=conversation_of(tracker),
             channel=tracker.get_latest_input_channel() or "unknown",
             reason=reason,
             topic=_last_topic(tracker),
@@ -125,7 +126,7 @@ class ActionSuggestTopics(Action):
     async def _record_giving_up(self, tracker: Tracker) -> None:
         try:
             await self.portal.record_handoff(
-                conversation_id=tracker.sender_id,
+                conversation_id=conversation_of(tracker),
                 channel=tracker.get_latest_input_channel() or "unknown",
                 reason="bot_gave_up",
                 topic=_last_topic(tracker),

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ConfirmedFormSubmit, PortalAction, VerifiedFormValidation
+from actions.identity import conversation_of
 from actions.portal_client import PASSED_ON, PortalRejected
 from actions.uploads import UPLOAD_SLOT, ask_for_file, file_arrived
 
@@ -54,7 +55,7 @@ class ActionPrepareInsurance(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        found = await self.portal.insurance(conversation_id=tracker.sender_id)
+        found = await self.portal.insurance(conversation_id=conversation_of(tracker))
         events = [SlotSet(slot, None) for slot in FORM_SLOTS]
         if found.get("pending"):
             dispatcher.utter_message(response="utter_insurance_pending")
@@ -81,7 +82,7 @@ class ActionAskInsurer(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        found = await self.portal.insurance(conversation_id=tracker.sender_id)
+        found = await self.portal.insurance(conversation_id=conversation_of(tracker))
         current = (found.get("certificate") or {}).get("insurer")
         names = [current] if current else []
         names += [n for n in found.get("insurers", []) if n != current][:BUTTON_INSURERS]
@@ -98,7 +99,7 @@ class ActionAskPolicyNumber(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        found = await self.portal.insurance(conversation_id=tracker.sender_id)
+        found = await self.portal.insurance(conversation_id=conversation_of(tracker))
         current = found.get("certificate") or {}
         same_insurer = current.get("insurer") == tracker.get_slot("insurer")
         if same_insurer and current.get("policy_number"):
@@ -119,7 +120,7 @@ class ActionAskCertificateReceived(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        found = await self.portal.insurance(conversation_id=tracker.sender_id)
+        found = await self.portal.insurance(conversation_id=conversation_of(tracker))
         upload = found.get("upload", {})
         return await ask_for_file(
             self.portal,
@@ -146,7 +147,7 @@ class ValidateInsuranceForm(VerifiedFormValidation):
         async def check() -> dict[str, Any]:
             try:
                 answer = await self.portal.check_insurance_field(
-                    conversation_id=tracker.sender_id, field=field, text=str(value or "")
+                    conversation_id=conversation_of(tracker), field=field, text=str(value or "")
                 )
             except PortalRejected as refused:
                 if refused.status in PASSED_ON:
@@ -202,7 +203,7 @@ class ActionSubmitInsurance(ConfirmedFormSubmit):
 
     async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         submitted = await self.portal.submit_insurance(
-            conversation_id=tracker.sender_id,
+            conversation_id=conversation_of(tracker),
             insurer=tracker.get_slot("insurer"),
             policy_number=tracker.get_slot("policy_number"),
             valid_until=tracker.get_slot("insurance_valid_until"),

@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
 from actions.formatting import fmt_eur
+from actions.identity import conversation_of
 from actions.portal_client import NotVerified, PortalClient, default_client
 from bot.portal.errors import InvalidInput
 from bot.portal.services.payment_rules import parse_amount
@@ -43,7 +44,7 @@ class ActionPreparePayment(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        profile = await self.portal.me(conversation_id=tracker.sender_id)
+        profile = await self.portal.me(conversation_id=conversation_of(tracker))
         events = [SlotSet(slot, None) for slot in PAYMENT_SLOTS]
         leases = profile.get("leases", [])
         if len(leases) == 1:
@@ -58,7 +59,7 @@ class ActionAskPaymentLease(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        profile = await self.portal.me(conversation_id=tracker.sender_id)
+        profile = await self.portal.me(conversation_id=conversation_of(tracker))
         buttons = [
             {
                 "title": f"{lease['label']} ({fmt_eur(lease['balance_due'])} dus)",
@@ -77,7 +78,7 @@ class ActionAskPaymentAmount(PortalAction):
     async def call(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        profile = await self.portal.me(conversation_id=tracker.sender_id)
+        profile = await self.portal.me(conversation_id=conversation_of(tracker))
         lease = _lease(profile, tracker.get_slot("payment_lease")) or {}
         due = Decimal(str(lease.get("balance_due", "0")))
         buttons = [{"title": fmt_eur(due), "payload": f"{due:.2f}"}] if due > 0 else []
@@ -117,7 +118,7 @@ class ValidatePaymentForm(FormValidationAction):
     ) -> dict[str, Any]:
         portal = self._portal or default_client()
         try:
-            profile = await portal.me(conversation_id=tracker.sender_id)
+            profile = await portal.me(conversation_id=conversation_of(tracker))
         except NotVerified:
             dispatcher.utter_message(response="utter_verification_expired")
             return {"payment_lease": None, "requested_slot": None}
@@ -154,7 +155,7 @@ class ActionCreatePayment(PortalAction):
             return reset
         try:
             payment = await self.portal.create_payment(
-                conversation_id=tracker.sender_id,
+                conversation_id=conversation_of(tracker),
                 lease_reference=tracker.get_slot("payment_lease"),
                 amount=tracker.get_slot("payment_amount"),
             )

@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.identity import conversation_of
 from actions.portal_client import PortalClient
 
 UPLOAD_SLOT = "upload_slot_id"
@@ -33,12 +34,14 @@ async def ask_for_file(
     """Give a new link, or, when the link already given is still open, say we are waiting."""
     slot_id = tracker.get_slot(UPLOAD_SLOT)
     if slot_id:
-        state = await portal.upload_status(conversation_id=tracker.sender_id, slot_id=slot_id)
+        state = await portal.upload_status(
+            conversation_id=conversation_of(tracker), slot_id=slot_id
+        )
         if state.get("status") == "waiting" and state.get("purpose") == purpose:
             dispatcher.utter_message(response="utter_upload_waiting", buttons=[SENT_BUTTON])
             return []
     created = await portal.create_upload(
-        conversation_id=tracker.sender_id, purpose=purpose, kinds=kinds
+        conversation_id=conversation_of(tracker), purpose=purpose, kinds=kinds
     )
     dispatcher.utter_message(response=response, link=created["upload_url"], buttons=[SENT_BUTTON])
     return [SlotSet(UPLOAD_SLOT, created["slot_id"])]
@@ -51,7 +54,7 @@ async def file_arrived(
     slot_id = tracker.get_slot(UPLOAD_SLOT)
     if not slot_id:
         return {slot: None}
-    state = await portal.upload_status(conversation_id=tracker.sender_id, slot_id=slot_id)
+    state = await portal.upload_status(conversation_id=conversation_of(tracker), slot_id=slot_id)
     if state.get("status") == "received":
         dispatcher.utter_message(response="utter_file_received", filename=state.get("filename"))
         return {slot: RECEIVED}

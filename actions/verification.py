@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions.accounts import clear_identity_slots
 from actions.balance import unpaid_alert
 from actions.base import PortalAction
+from actions.identity import conversation_of
 from actions.portal_client import (
     NotVerified,
     PortalClient,
@@ -66,7 +67,7 @@ class ActionCheckVerification(PortalAction):
     ) -> list[dict[str, Any]]:
         topic = tracker.get_intent_of_latest_message()
         try:
-            await self.portal.me(conversation_id=tracker.sender_id)
+            await self.portal.me(conversation_id=conversation_of(tracker))
         except NotVerified:
             return [SlotSet("verified", False), SlotSet("pending_topic", topic)]
         return [SlotSet("verified", True), SlotSet("pending_topic", topic)]
@@ -96,7 +97,9 @@ class ValidateVerifyForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_email")
             return {"email": None}
         try:
-            await self.portal.start_verification(conversation_id=tracker.sender_id, email=email)
+            await self.portal.start_verification(
+                conversation_id=conversation_of(tracker), email=email
+            )
         except TooManyAttempts:
             dispatcher.utter_message(response="utter_too_many_attempts")
             return {"email": None}
@@ -114,7 +117,7 @@ class ValidateVerifyForm(FormValidationAction):
             dispatcher.utter_message(response="utter_code_format")
             return {"verification_code": None}
         try:
-            await self.portal.confirm_code(conversation_id=tracker.sender_id, code=typed)
+            await self.portal.confirm_code(conversation_id=conversation_of(tracker), code=typed)
         except TooManyAttempts:
             dispatcher.utter_message(response="utter_too_many_codes")
             # Ends the form, unverified; the typed code itself is never kept.
@@ -152,7 +155,7 @@ class ActionResumeTopic(PortalAction):
             return [*events, SlotSet("pending_topic", None)]
         dispatcher.utter_message(response="utter_verified")
         if topic not in TOPICS_SHOWING_BALANCE:
-            profile = await self.portal.me(conversation_id=tracker.sender_id)
+            profile = await self.portal.me(conversation_id=conversation_of(tracker))
             unpaid_alert(dispatcher, profile)
         events.append(SlotSet("pending_topic", None))
         if topic in TOPIC_ACTIONS:
@@ -201,9 +204,9 @@ class ActionSessionStart(Action):
             portal = self._portal or default_client()
             try:
                 await portal.verify_session_token(
-                    conversation_id=tracker.sender_id, token=str(token)
+                    conversation_id=conversation_of(tracker), token=str(token)
                 )
-                profile = await portal.me(conversation_id=tracker.sender_id)
+                profile = await portal.me(conversation_id=conversation_of(tracker))
             except (PortalRejected, PortalUnavailable):
                 pass
             else:

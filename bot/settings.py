@@ -17,6 +17,11 @@ DEV_SERVICE_TOKEN = "dev-service-token-not-for-production"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 DEV_SYSTEMPAY_KEY = "dev-systempay-key-not-for-production"
 DEV_RASA_API_TOKEN = "dev-rasa-api-token-not-for-production"
+DEV_ACTIONS_TOKEN = "dev-actions-token-not-for-production"
+# A valid Fernet key (url-safe base64 of 32 bytes) that production refuses.
+DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+#: Longest message a channel hands to NLU; longer ones get a French reply instead.
+MESSAGE_MAX_CHARS = 1000
 SYSTEMPAY_MODES = ("TEST", "PRODUCTION")
 # Check digits valid, national part all zeros: obviously not a real SEPA creditor identifier.
 DEV_CREDITOR_IDENTIFIER = "FR76ZZZ000000"
@@ -75,6 +80,15 @@ class Settings:
     # (bot/staff/retention/transcripts.py).
     transcript_retention_days: int = 180
     actions_port: int = 5055
+    # The action server listens here and answers only Rasa, which sends this token.
+    actions_host: str = "127.0.0.1"
+    actions_token: str = DEV_ACTIONS_TOKEN
+    # The REST channel (tests, development) exists in production only with a token of its own.
+    rest_channel_token: str = ""
+    # Longer messages are refused by every channel before NLU (a French reply says why).
+    message_max_chars: int = MESSAGE_MAX_CHARS
+    # Encrypts IBANs at rest (Fernet, url-safe base64 of 32 bytes).
+    data_encryption_key: str = DEV_DATA_KEY
     service_token: str = DEV_SERVICE_TOKEN
     # Signs widget session tokens and keys the hashes of one-time codes.
     secret_key: str = DEV_SECRET_KEY
@@ -160,6 +174,11 @@ class Settings:
             public_base_url=_env("PORTAL_PUBLIC_URL", f"http://localhost:{portal_port}"),
             rasa_port=int(_env("RASA_PORT", "5005")),
             actions_port=int(_env("ACTIONS_PORT", "5055")),
+            actions_host=_env("ACTIONS_HOST", cls.actions_host),
+            actions_token=_env("ACTION_SERVER_TOKEN", DEV_ACTIONS_TOKEN),
+            rest_channel_token=_env("REST_CHANNEL_TOKEN", ""),
+            message_max_chars=_positive_int("MESSAGE_MAX_CHARS", MESSAGE_MAX_CHARS),
+            data_encryption_key=_env("DATA_ENCRYPTION_KEY", DEV_DATA_KEY),
             service_token=_env("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
             rasa_public_url=_env("RASA_PUBLIC_URL", ""),
             rasa_api_token=_env("RASA_API_TOKEN", DEV_RASA_API_TOKEN),
@@ -216,7 +235,7 @@ def _positive_int(name: str, default: int) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise RuntimeError(f"{name} must be a whole number of days, at least 1 (got {text!r})")
+        raise RuntimeError(f"{name} must be a whole number, at least 1 (got {text!r})")
     return value
 
 

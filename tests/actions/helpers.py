@@ -32,7 +32,7 @@ def tracker(
     requested_slot: str | None = None,
     events: list[dict[str, Any]] | None = None,
     channel: str = "rest",
-    sender_id: str = "conversation-1",
+    sender_id: str = "rest:conversation-1",
 ) -> Tracker:
     all_slots = {
         "client_number": None,

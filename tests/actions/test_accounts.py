@@ -36,12 +36,12 @@ async def test_registration_sends_the_details_with_the_conversation_id_and_clear
     portal = RecordingPortal()
     dispatcher = CollectingDispatcher()
     events = await ActionSubmitRegistration(portal.client()).run(
-        dispatcher, tracker(slots=FILLED, sender_id="conv-42"), domain()
+        dispatcher, tracker(slots=FILLED, sender_id="rest:conv-42"), domain()
     )
     request = portal.requests[0]
     assert request.url.path == "/api/v1/registrations"
     assert request.headers["authorization"] == "Bearer secret"
-    assert request.headers["x-conversation-id"] == "conv-42"
+    assert request.headers["x-conversation-id"] == "rest:conv-42"
     assert portal.sent_json() == {
         "client_number": "12345678",
         "surname": "Martin",

@@ -102,7 +102,7 @@ def test_fallbacks_in_a_row_are_counted(earlier: list[dict], expected: int) -> N
 async def suggest(earlier: list[dict], portal: RecordingPortal) -> CollectingDispatcher:
     dispatcher = CollectingDispatcher()
     conversation = tracker(
-        intent="nlu_fallback", events=earlier, channel="socketio", sender_id="sio-7"
+        intent="nlu_fallback", events=earlier, channel="socketio", sender_id="socketio:sio-7"
     )
     await ActionSuggestTopics(portal.client()).run(dispatcher, conversation, domain())
     return dispatcher
@@ -116,7 +116,7 @@ async def test_the_second_fallback_in_a_row_puts_the_conversation_in_the_queue()
 
     dispatcher = await suggest([understood("pay_rent"), BOT, fallback("zorglub"), BOT], portal)
     assert portal.sent_json() == {
-        "conversation_id": "sio-7",
+        "conversation_id": "socketio:sio-7",
         "channel": "socketio",
         "reason": "bot_gave_up",
         "topic": "pay_rent",
