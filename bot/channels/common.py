@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import yaml
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -42,6 +43,8 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Exception)
 
 MESSAGES_FILE = Path(__file__).with_name("messages_fr.yml")
+#: What Rasa gives a channel's blueprint: hands one message to the agent.
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
 @functools.cache

@@ -3,8 +3,10 @@ all present in the environment.
 
 Rasa refuses to start when a ``${VARIABLE}`` of ``credentials.yml`` is unset, and a webhook
 channel without its secret must not listen anyway. So the run command writes the channels that
-are fully configured to ``<var_dir>/credentials.yml`` and starts Rasa with that file; the REST
-and socket.io channels, which need no secret, are always there.
+are fully configured to ``<var_dir>/credentials.yml`` and starts Rasa with that file; the
+socket.io channel, which needs no secret of its own, is always there, and so is the REST
+channel in development and tests. The REST channel cannot authenticate a tenant: outside them
+it is written only when the operator gave it a token (``REST_CHANNEL_TOKEN``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ import yaml
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CREDENTIALS_FILE = "credentials.yml"
+REST_CHANNEL = "bot.channels.rest.RestInput"
+#: What the REST channel needs outside development and tests.
+REST_TOKEN_VARIABLE = "REST_CHANNEL_TOKEN"
+DEVELOPMENT_ENVS = ("development", "test")
 
 
 def variables_of(block: Any) -> set[str]:
@@ -37,8 +43,12 @@ def configured_channels(
     """The channels whose variables are all set (non-empty), and what the others lack."""
     kept: dict[str, Any] = {}
     missing: dict[str, list[str]] = {}
+    development = environ.get("ASSISTANT_ENV", "development") in DEVELOPMENT_ENVS
     for channel, block in credentials.items():
-        lacking = sorted(name for name in variables_of(block) if not environ.get(name))
+        needed = variables_of(block)
+        if channel == REST_CHANNEL and not development:
+            needed.add(REST_TOKEN_VARIABLE)
+        lacking = sorted(name for name in needed if not environ.get(name))
         if lacking:
             missing[channel] = lacking
         else:

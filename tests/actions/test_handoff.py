@@ -21,7 +21,9 @@ async def test_handoff_is_recorded_with_channel_reason_and_topic():
     dispatcher = CollectingDispatcher()
     await ActionHandoff(portal.client()).run(
         dispatcher,
-        tracker(intent="human_handoff", events=earlier, channel="telegram", sender_id="telegram:c-9"),
+        tracker(
+            intent="human_handoff", events=earlier, channel="telegram", sender_id="telegram:c-9"
+        ),
         domain(),
     )
     assert portal.sent_json() == {

@@ -28,6 +28,7 @@ from rasa.shared.exceptions import RasaException
 from sanic import Sanic
 from twilio.request_validator import RequestValidator
 
+from bot.channels.limits import too_long_reply
 from bot.channels.sms import SmsInput
 from bot.channels.sms.log_safe import loggable_sid, mask_phone
 from bot.channels.sms.memory import ChoiceMemory
@@ -35,6 +36,7 @@ from bot.channels.sms.opt_outs import OptOutStore
 from bot.channels.sms.text import SMS_PART_LIMIT, choice_number, keyword, split_message
 from bot.channels.sms.twilio_api import RetryPolicy
 from bot.channels.sms.wording import load_wording
+from bot.settings import MESSAGE_MAX_CHARS
 from tests.channels.fake_twilio import FakeTwilio, SentSms, running_fake_twilio
 from tests.portal.support import eventually, serve
 
@@ -170,7 +172,11 @@ async def test_signed_message_reaches_rasa_and_reply_goes_through_rest_api(
     assert answer.headers["content-type"].startswith("text/xml")
     assert re.fullmatch(r'<\?xml version="1.0" encoding="UTF-8"\?><Response ?/>', answer.text)
     (message,) = sms.bot.received
-    assert (message.text, message.sender_id, message.input_channel) == ("Bonjour", TENANT, "sms")
+    assert (message.text, message.sender_id, message.input_channel) == (
+        "Bonjour",
+        f"sms:{TENANT}",
+        "sms",
+    )
     assert message.message_id == "SM" + "ab" * 16
     assert sms.twilio.sent == [SentSms(to=TENANT, body="Bien reçu : Bonjour", sender=TWILIO_NUMBER)]
 
@@ -593,3 +599,15 @@ def test_from_credentials(tmp_path: Path) -> None:
         SmsInput.from_credentials({**credentials, "webhook_url": ""})
     with pytest.raises(RasaException):
         SmsInput.from_credentials(None)
+
+
+# --------------------------------------------------------------------------- size limit
+
+
+async def test_a_huge_sms_is_answered_by_the_channel_and_never_reaches_rasa(
+    sms: SmsHarness,
+) -> None:
+    await sms.say("loyer " * 20_000)
+
+    assert sms.bot.received == []
+    assert sms.twilio.bodies == [too_long_reply(MESSAGE_MAX_CHARS)]

@@ -21,12 +21,14 @@ from rasa.core.run import create_http_input_channels
 from sanic import Sanic
 
 from bot import cli
+from bot.channels.limits import too_long_reply
 from bot.channels.telegram import TelegramInput, TelegramOutput
 from bot.channels.telegram.bot_api import api_root, make_bot, set_webhook
 from bot.channels.telegram.handling import FILE_SENT_TEXT, command_as_text
 from bot.channels.telegram.memory import CALLBACK_PREFIX, MAX_PAYLOADS_PER_CHAT
 from bot.channels.telegram.output import channel_messages
 from bot.channels.telegram.rendering import split_text
+from bot.settings import MESSAGE_MAX_CHARS
 from tests.channels.fake_telegram import BOT_USER, FakeTelegram
 from tests.portal.support import Portal, serve, verify_conversation
 from tests.portal.test_uploads import NGUYEN, new_slot, pdf_file, status_of
@@ -256,7 +258,7 @@ async def test_text_reaches_rasa_and_the_reply_is_sent(harness: Harness) -> None
     assert answer.status_code == 200
     (received,) = harness.received
     assert received.text == "Quel est mon solde ?"
-    assert received.sender_id == str(CHAT)
+    assert received.sender_id == f"telegram:{CHAT}"
     assert received.input_channel == "telegram"
     assert received.output_channel is harness.channel.output
     assert received.metadata == {
@@ -307,7 +309,7 @@ async def test_a_button_press_sends_its_payload_and_is_answered(harness: Harness
     assert answer.status_code == 200
     (received,) = harness.received
     assert received.text == "/affirm"
-    assert received.sender_id == str(CHAT)
+    assert received.sender_id == f"telegram:{CHAT}"
     assert received.metadata["telegram"]["button"] is True
     (answered,) = harness.fake.sent("answerCallbackQuery")
     assert answered["callback_query_id"] == "query-1"
@@ -751,3 +753,21 @@ async def test_cli_reports_a_refused_token(
     err = capsys.readouterr().err
     assert "TELEGRAM_ACCESS_TOKEN" in err
     assert wrong not in err
+
+
+# --------------------------------------------------------------------------- size limit
+
+
+async def test_a_huge_message_is_answered_by_the_channel_and_never_reaches_rasa(
+    harness: Harness,
+) -> None:
+    answer = await harness.post(text_update("loyer " * 20_000))  # 120 000 characters
+
+    assert answer.status_code == 200
+    assert harness.attempts == 0
+    (reply,) = harness.fake.texts()
+    assert reply == too_long_reply(MESSAGE_MAX_CHARS)
+    assert "1\u202f000 caractères" in reply
+
+    await harness.post(text_update("x" * MESSAGE_MAX_CHARS))
+    assert harness.texts == ["x" * MESSAGE_MAX_CHARS]

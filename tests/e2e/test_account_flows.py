@@ -17,7 +17,7 @@ NEW_PASSWORD = "Loyer-Payé-2026"
 
 
 def sender() -> str:
-    return f"e2e-{uuid.uuid4().hex[:8]}"
+    return f"rest:e2e-{uuid.uuid4().hex[:8]}"
 
 
 def activate_through_page(assistant: Assistant, link: str) -> str:

@@ -24,7 +24,7 @@ SECRETS = (IBAN, IBAN.replace(" ", ""), CARD, CARD.replace(" ", ""))
 
 
 def sender() -> str:
-    return f"e2e-privacy-{uuid.uuid4().hex[:8]}"
+    return f"rest:e2e-privacy-{uuid.uuid4().hex[:8]}"
 
 
 def tracker_rows(assistant: Assistant) -> list[tuple[str, str, str]]:

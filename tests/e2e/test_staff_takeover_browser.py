@@ -107,16 +107,18 @@ def test_an_agent_takes_over_a_widget_conversation_replies_and_hands_back(
 def test_on_the_rest_channel_a_staff_message_is_kept_but_cannot_be_delivered(
     assistant: Assistant,
 ) -> None:
-    """REST answers only within the tenant's own request: Rasa's ``output_channel=latest``
+    """REST answers only within the tenant's own request: Rasa (``output_channel=rest``)
     finds no output channel for it and collects the message where nobody reads it."""
-    sender = f"rest-takeover-{secrets.token_hex(4)}"
+    sender = f"rest:takeover-{secrets.token_hex(4)}"
     assert "transmise à l'équipe" in assistant.say_text(sender, "je veux parler à un conseiller")
 
     async def take_over_and_reply() -> None:
         rasa = RasaClient(assistant.settings.rasa_api_url, assistant.settings.rasa_api_token)
         try:
             await rasa.pause(sender)
-            await rasa.send_staff_message(sender, "Message du conseiller", staff_id=1)
+            await rasa.send_staff_message(
+                sender, "Message du conseiller", staff_id=1, channel="rest"
+            )
         finally:
             await rasa.aclose()
 

@@ -22,7 +22,7 @@ ASKS_FOR_A_CODE = ("vérifier", "code à 6 chiffres", "adresse e-mail")
 
 
 def sender() -> str:
-    return f"e2e-widget-{uuid.uuid4().hex}"
+    return f"rest:e2e-widget-{uuid.uuid4().hex}"
 
 
 def reset_links(assistant: Assistant, email: str) -> list[str]:

@@ -28,7 +28,7 @@ CLAIRE = "claire.dupont@example.org"
 
 
 def sender() -> str:
-    return f"e2e-requests-{uuid.uuid4().hex[:8]}"
+    return f"rest:e2e-requests-{uuid.uuid4().hex[:8]}"
 
 
 def verified(assistant: Assistant, tenant: str, email: str, first_message: str) -> str:

@@ -104,7 +104,11 @@ def open_widget(page: Page, assistant: Assistant) -> None:
 
 
 def conversation_id(page: Page) -> str:
-    return page.evaluate("JSON.parse(localStorage.getItem('assistant-widget:v1:public')).sessionId")
+    """The conversation of the widget's session: ``socketio:`` and the signed session's id."""
+    session = page.evaluate(
+        "JSON.parse(localStorage.getItem('assistant-widget:v1:public')).sessionId"
+    )
+    return "socketio:" + session.partition(".")[0]
 
 
 def user_texts_in_tracker(assistant: Assistant, sender: str) -> list[str]:

@@ -11,6 +11,8 @@ from bot.runner.channels import configured_channels, variables_of, write_credent
 from bot.settings import PROJECT_ROOT
 
 SMS = "bot.channels.sms.SmsInput"
+REST = "bot.channels.rest.RestInput"
+SOCKETIO = "bot.channels.socketio.SocketIOInput"
 
 
 def test_the_variables_a_channel_reads_are_found_anywhere_in_its_block():
@@ -29,9 +31,19 @@ def test_the_project_channels_without_settings_are_rest_and_socketio(tmp_path: P
     target = tmp_path / "credentials.yml"
     missing = write_credentials(PROJECT_ROOT, target, environ={})
     written = yaml.safe_load(target.read_text(encoding="utf-8"))
-    assert set(written) == {"rest", "socketio"}
-    assert written["socketio"]["session_persistence"] is True
+    assert set(written) == {REST, SOCKETIO}
+    assert written[SOCKETIO]["user_message_evt"] == "user_uttered"
     assert "TWILIO_AUTH_TOKEN" in missing[SMS]
+
+
+def test_in_production_the_rest_channel_needs_its_own_token(tmp_path: Path):
+    target = tmp_path / "credentials.yml"
+    missing = write_credentials(PROJECT_ROOT, target, environ={"ASSISTANT_ENV": "production"})
+    assert set(yaml.safe_load(target.read_text(encoding="utf-8"))) == {SOCKETIO}
+    assert missing[REST] == ["REST_CHANNEL_TOKEN"]
+    environ = {"ASSISTANT_ENV": "production", "REST_CHANNEL_TOKEN": "an-operator-token"}
+    write_credentials(PROJECT_ROOT, target, environ=environ)
+    assert set(yaml.safe_load(target.read_text(encoding="utf-8"))) == {REST, SOCKETIO}
 
 
 def test_a_fully_configured_channel_is_written_with_its_variables_unexpanded(tmp_path: Path):

@@ -359,7 +359,25 @@ async def test_an_unknown_request_is_a_404(agent: StaffBrowser, rasa: FakeRasa) 
 # --------------------------------------------------------------------------- reply
 
 
-async def test_the_reply_goes_out_on_the_tenants_latest_channel(
+async def test_the_reply_never_follows_a_message_that_came_in_on_another_channel(
+    portal: Portal, agent: StaffBrowser, rasa: FakeRasa
+) -> None:
+    """Someone who posts to the conversation on REST after the handoff does not get the reply:
+    it goes through the channel the conversation id names, not Rasa's ``latest``."""
+    conversation = "telegram:987654321"
+    rasa.tenant_says(conversation, "je veux parler à un conseiller", channel="telegram")
+    handoff_id = await ask_for_a_person(portal, conversation, channel="telegram")
+    assert (await take(agent, handoff_id)).status_code == 303
+    rasa.tenant_says(conversation, "c'est moi maintenant", channel="rest")
+
+    response = await agent.post(f"{QUEUE}/{handoff_id}/reponse", {"message": "Bonjour !"})
+
+    assert response.status_code == 303
+    call = [c for c in rasa.calls if c["method"] == "POST"][-1]
+    assert call["args"]["output_channel"] == "telegram"
+
+
+async def test_the_reply_goes_out_on_the_handoffs_channel(
     portal: Portal, agent: StaffBrowser, rasa: FakeRasa
 ) -> None:
     handoff_id = await taken_by_agent(portal, agent, rasa)
@@ -373,7 +391,7 @@ async def test_the_reply_goes_out_on_the_tenants_latest_channel(
     call = [c for c in rasa.calls if c["method"] == "POST"][-1]
     assert call["args"] == {
         "token": TOKEN,
-        "output_channel": "latest",
+        "output_channel": "socketio",
         "execute_side_effects": "true",
         "include_events": "NONE",
     }

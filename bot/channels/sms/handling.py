@@ -5,6 +5,7 @@
     any other, opted out  ─> dropped
     NumMedia > 0          ─> notice: documents go through the upload link
     "2" after choices     ─> the payload of button 2 ("/intent" or text)
+    over MESSAGE_MAX_CHARS ─> the channels' reply, not read
     anything else         ─> Rasa, as typed
 
 One phone number's messages are handled one at a time, in arrival order.
@@ -19,6 +20,8 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.channels.identity import sender_id
+from bot.channels.limits import too_long, too_long_reply
 from bot.channels.sms.inbound import InboundSms
 from bot.channels.sms.log_safe import loggable_sid, mask_phone
 from bot.channels.sms.memory import SenderLocks
@@ -33,8 +36,9 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 class SmsHandler:
     """Hands tenants' SMS to Rasa (``on_new_message``), replies through ``output``."""
 
-    def __init__(self, output: SmsOutput, on_new_message: OnNewMessage) -> None:
+    def __init__(self, output: SmsOutput, on_new_message: OnNewMessage, *, max_chars: int) -> None:
         self.output = output
+        self.max_chars = max_chars
         self.opt_outs = output.opt_outs
         self.wording = output.wording
         self.on_new_message = on_new_message
@@ -72,13 +76,17 @@ class SmsHandler:
             await self.output.send_text(inbound.sender, self.wording.media_not_supported)
         if not inbound.text:
             return
+        if too_long(inbound.text, self.max_chars):
+            logger.info("SMS %s over the limit, not read", loggable_sid(inbound.sid))
+            await self.output.send_text(inbound.sender, too_long_reply(self.max_chars))
+            return
         number = choice_number(inbound.text)
         text = offered[number - 1] if number and number <= len(offered) else inbound.text
         await self.on_new_message(
             UserMessage(
                 text,
                 self.output,
-                inbound.sender,
+                sender_id(self.output.name(), inbound.sender),
                 input_channel=self.output.name(),
                 message_id=inbound.sid,
                 metadata={"sms": {"message_sid": inbound.sid, "num_media": inbound.num_media}},

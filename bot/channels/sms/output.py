@@ -18,6 +18,7 @@ from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
 from bot.channels.common import RetriesExhausted, button_payload, button_title, send_with_retries
+from bot.channels.identity import local_id
 from bot.channels.sms.log_safe import loggable_sid, mask_phone
 from bot.channels.sms.memory import ChoiceMemory
 from bot.channels.sms.opt_outs import OptOutStore
@@ -60,6 +61,10 @@ class SmsOutput(OutputChannel):
         return "sms"
 
     # ------------------------------------------------------------------ Rasa's interface
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Rasa names the tenant by the conversation id (``sms:<number>``)."""
+        await super().send_response(local_id(self.name(), recipient_id), message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_text(recipient_id, text)

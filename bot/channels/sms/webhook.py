@@ -30,6 +30,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.common import SeenIds, webhook_blueprint
+from bot.channels.limits import message_limit
 from bot.channels.sms.handling import OnNewMessage, SmsHandler
 from bot.channels.sms.inbound import InboundSms, twilio_form
 from bot.channels.sms.log_safe import loggable_sid, mask_phone
@@ -39,7 +40,7 @@ from bot.channels.sms.output import SmsOutput
 from bot.channels.sms.text import SMS_PART_LIMIT
 from bot.channels.sms.twilio_api import DEFAULT_RETRY, RetryPolicy, TwilioAccount
 from bot.channels.sms.wording import load_wording
-from bot.settings import Settings
+from bot.settings import MESSAGE_MAX_CHARS, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class SmsInput(InputChannel):
             opt_out_db=Path(opt_out_db),
             api_base_url=credentials.get("api_base_url") or None,
             part_limit=int(credentials.get("max_chars") or SMS_PART_LIMIT),
+            message_max_chars=message_limit(),
         )
 
     def __init__(
@@ -87,6 +89,7 @@ class SmsInput(InputChannel):
         part_limit: int = SMS_PART_LIMIT,
         retry: RetryPolicy = DEFAULT_RETRY,
         shutdown_wait: float = 10.0,
+        message_max_chars: int = MESSAGE_MAX_CHARS,
     ):
         """
         Args:
@@ -98,7 +101,9 @@ class SmsInput(InputChannel):
             part_limit: characters per SMS sent (see ``bot.channels.sms.text``).
             retry: attempts and back-off of each send.
             shutdown_wait: seconds the server waits at shutdown for messages in hand.
+            message_max_chars: longer messages are answered by the channel, not read.
         """
+        self.message_max_chars = message_max_chars
         self.webhook_url = webhook_url
         self.shutdown_wait = shutdown_wait
         self.wording = load_wording()
@@ -121,7 +126,7 @@ class SmsInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         sms = webhook_blueprint("sms_webhook")
-        handler = SmsHandler(self.output, on_new_message)
+        handler = SmsHandler(self.output, on_new_message, max_chars=self.message_max_chars)
 
         @sms.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:

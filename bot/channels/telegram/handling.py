@@ -2,7 +2,8 @@
 
 Private chats only::
 
-    text ............................ UserMessage(text), ``/start`` as ``/greet``
+    text ............................ UserMessage(text), ``/start`` as ``/greet``;
+                                      over MESSAGE_MAX_CHARS: the channels' reply, not read
     inline button (callback query) .. answerCallbackQuery, UserMessage(payload)
     document or photo, while an upload link is pending in this chat:
          forwarded to the link (``attachments``) ─> UserMessage("c'est envoyé"): the form
@@ -22,6 +23,8 @@ from rasa.core.channels.channel import UserMessage
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 
+from bot.channels.identity import sender_id
+from bot.channels.limits import too_long, too_long_reply
 from bot.channels.telegram.attachments import Attachment, FileForwarder, attachment_of
 from bot.channels.telegram.output import TelegramOutput, channel_messages
 
@@ -47,11 +50,17 @@ class UpdateHandler:
     """Reads updates for Rasa (``on_new_message``), replies through ``output``."""
 
     def __init__(
-        self, output: TelegramOutput, files: FileForwarder, on_new_message: OnNewMessage
+        self,
+        output: TelegramOutput,
+        files: FileForwarder,
+        on_new_message: OnNewMessage,
+        *,
+        max_chars: int,
     ) -> None:
         self.output = output
         self.files = files
         self.on_new_message = on_new_message
+        self.max_chars = max_chars
 
     async def handle(self, update: Update) -> None:
         if update.callback_query is not None:
@@ -79,6 +88,9 @@ class UpdateHandler:
         chat_id = str(message.chat.id)
         if message.chat.type != ChatType.PRIVATE:
             await self._notice(message, "not_private")
+        elif too_long(message.text, self.max_chars):
+            logger.info("telegram: chat %s: message over the limit, not read", chat_id)
+            await self.output.send_text_message(chat_id, too_long_reply(self.max_chars))
         elif message.text is not None:
             await self._hand(update, chat_id, command_as_text(message.text), message)
         elif (attachment := attachment_of(message)) is not None:
@@ -113,7 +125,7 @@ class UpdateHandler:
             UserMessage(
                 text,
                 self.output,
-                sender_id=chat_id,
+                sender_id=sender_id(self.output.name(), chat_id),
                 input_channel=self.output.name(),
                 metadata=metadata,
             )

@@ -18,6 +18,7 @@ from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.channels.common import Backoff, Bounded, channel_wording
+from bot.channels.identity import local_id
 from bot.channels.telegram.attachments import find_upload_link
 from bot.channels.telegram.bot_api import close_bot
 from bot.channels.telegram.memory import MAX_CHATS_REMEMBERED, ShortButtonIds
@@ -65,6 +66,10 @@ class TelegramOutput(OutputChannel):
         return "telegram"
 
     # ------------------------------------------------------------------ Rasa's interface
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Rasa names the tenant by the conversation id (``telegram:<chat id>``)."""
+        await super().send_response(local_id(self.name(), recipient_id), message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send_text(recipient_id, text)

@@ -22,11 +22,13 @@ from sanic.response import HTTPResponse
 from telegram import Update
 
 from bot.channels.common import webhook_blueprint
+from bot.channels.limits import message_limit
 from bot.channels.telegram.attachments import FileForwarder
 from bot.channels.telegram.bot_api import check_secret_token, make_bot
 from bot.channels.telegram.handling import OnNewMessage, UpdateHandler
 from bot.channels.telegram.memory import UpdateLedger
 from bot.channels.telegram.output import TelegramOutput
+from bot.settings import MESSAGE_MAX_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class TelegramInput(InputChannel):
             secret_token=credentials.get("secret_token") or "",
             webhook_url=credentials.get("webhook_url") or None,
             base_url=credentials.get("base_url") or None,
+            max_chars=message_limit(),
         )
 
     def __init__(
@@ -66,6 +69,7 @@ class TelegramInput(InputChannel):
         *,
         output: TelegramOutput | None = None,
         upload_timeout: float = 30.0,
+        max_chars: int = MESSAGE_MAX_CHARS,
     ) -> None:
         if not access_token:
             raise ValueError("the Telegram channel needs its access_token (TELEGRAM_ACCESS_TOKEN)")
@@ -75,6 +79,7 @@ class TelegramInput(InputChannel):
         self.output = output or TelegramOutput(make_bot(access_token, base_url))
         self.updates = UpdateLedger()
         self.files = FileForwarder(self.output.download, timeout=upload_timeout)
+        self.max_chars = max_chars
 
     def get_output_channel(self) -> TelegramOutput:
         """The one output channel, also for messages Rasa sends on its own (staff, reminders)."""
@@ -82,7 +87,7 @@ class TelegramInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         telegram_webhook = webhook_blueprint("telegram_webhook")
-        handler = UpdateHandler(self.output, self.files, on_new_message)
+        handler = UpdateHandler(self.output, self.files, on_new_message, max_chars=self.max_chars)
 
         @telegram_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:

@@ -27,6 +27,16 @@ CHANNELS = ("rest", "socketio", "telegram", "sms", "unknown")
 RECENTLY_CLOSED = 20
 
 
+def delivery_channel(request: HandoffRequest) -> str:
+    """The channel a staff reply goes through: the one the conversation id names (the channel
+    that authenticated the tenant: ``telegram:42``), else the one recorded with the request.
+    Never the channel a message last came in on."""
+    prefix, separator, rest = request.conversation_id.partition(":")
+    if separator and rest and prefix in CHANNELS:
+        return prefix
+    return request.channel
+
+
 async def _open_request(*, session: AsyncSession, conversation_id: str) -> HandoffRequest | None:
     return await session.scalar(
         select(HandoffRequest)

@@ -5,7 +5,7 @@
     tenant ── "je veux parler à un conseiller" ──> action_handoff ──> portal: HandoffRequest
     agent  ── /staff/reprises: take ──> portal: taken by, when (audit) ──> Rasa: {"event": "pause"}
     tenant ── message ──> Rasa logs it, the paused bot does not answer ──> agent's page (polled)
-    agent  ── reply ──> Rasa: {"event": "bot"} on the tenant's latest channel, side effects on
+    agent  ── reply ──> Rasa: {"event": "bot"} through the handoff's channel, side effects on
     agent  ── hand back ──> portal: closed (audit) ──> Rasa: {"event": "resume"}
 
 ``rasa_api`` is the client of Rasa's HTTP API; ``transcript`` turns a tracker into the lines

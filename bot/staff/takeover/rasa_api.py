@@ -7,11 +7,13 @@ Exception tree (what the pages branch on)::
      └── RasaRejected      4xx: wrong token (401/403), an event Rasa refuses (400)
 
 Rasa runs with ``--enable-api --auth-token``: every call carries the token as ``?token=``.
-A staff message is a ``bot`` event appended with ``output_channel=latest`` and
-``execute_side_effects=true``: Rasa (``server.py``, ``append_events``) then sends it through the
-output channel of the input channel the tenant last wrote on (socket.io, Telegram, SMS). The
-REST channel has no output channel of its own: Rasa falls back to a collecting channel whose
-messages nobody reads, so a REST tenant only finds the message in the transcript.
+A staff message is a ``bot`` event appended with ``output_channel=<the handoff's channel>`` and
+``execute_side_effects=true``: Rasa (``server.py``, ``append_events``) then sends it through
+that channel's output, to the conversation's own room or chat. Never ``latest``: the channel a
+message last came in on is not proof of who is there (the channel the handoff was asked on,
+which the conversation id names, is). The REST channel has no output channel of its own: Rasa
+falls back to a collecting channel whose messages nobody reads, so a REST tenant only finds
+the message in the transcript.
 
 One ``httpx.AsyncClient`` with ``base_url`` and explicit timeouts; tests hand in a transport
 (``httpx.MockTransport``) or point ``base_url`` at a fake server.
@@ -89,11 +91,11 @@ class RasaClient:
         return answer if isinstance(answer, dict) else {}
 
     async def _append(
-        self, conversation_id: str, events: list[dict[str, Any]], *, deliver: bool = False
+        self, conversation_id: str, events: list[dict[str, Any]], *, deliver_on: str = ""
     ) -> None:
         params = {"include_events": "NONE"}
-        if deliver:
-            params |= {"output_channel": "latest", "execute_side_effects": "true"}
+        if deliver_on:
+            params |= {"output_channel": deliver_on, "execute_side_effects": "true"}
         path = self._tracker_path(conversation_id) + "/events"
         await self._request("POST", path, params, events)
 
@@ -105,10 +107,15 @@ class RasaClient:
         """The bot answers the conversation again, from its next message."""
         await self._append(conversation_id, [{"event": "resume"}])
 
-    async def send_staff_message(self, conversation_id: str, text: str, *, staff_id: int) -> None:
-        """Send ``text`` to the tenant on their latest channel, kept in the transcript."""
+    async def send_staff_message(
+        self, conversation_id: str, text: str, *, staff_id: int, channel: str
+    ) -> None:
+        """Send ``text`` to the tenant through ``channel`` (the handoff's), kept in the
+        transcript."""
+        if not channel or channel == "latest":
+            raise ValueError("a staff message goes through the handoff's own channel")
         event = {"event": "bot", "text": text, "metadata": {"sent_by": STAFF, "staff_id": staff_id}}
-        await self._append(conversation_id, [event], deliver=True)
+        await self._append(conversation_id, [event], deliver_on=channel)
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         """The conversation since its last restart: ``events``, ``paused``,

@@ -126,7 +126,7 @@ async def _conversation_page(
     except RasaApiError:
         tracker = None
     lines = transcript.lines(tracker) if tracker is not None else []
-    channel = (tracker or {}).get("latest_input_channel") or item.request.channel
+    channel = handoff.delivery_channel(item.request)
     done = request.args.get("fait", "")
     return staff_page(
         request,
@@ -234,7 +234,10 @@ async def reply(request: Request, handoff_id: int) -> HTTPResponse:
             item = await handoff.get_handoff(session=session, handoff_id=handoff_id)
             handoff.check_holder(item.request, staff)
             await _rasa(request).send_staff_message(
-                item.request.conversation_id, message, staff_id=staff.id
+                item.request.conversation_id,
+                message,
+                staff_id=staff.id,
+                channel=handoff.delivery_channel(item.request),
             )
             await record_action(
                 request, session, REPLIED, target_type="handoff", target_id=handoff_id

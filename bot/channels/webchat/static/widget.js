@@ -11,8 +11,11 @@
  * initPayload} before the tag; those values win. Without a socket URL the portal that served
  * this file says where Rasa is (/widget/config.json).
  *
- * Rasa's socket.io channel (session_persistence: true): the widget emits session_request
- * {session_id} on every (re)connection and user_uttered {message, session_id, metadata}; the
+ * Rasa's socket.io channel (bot/channels/socketio.py): the widget emits session_request
+ * {session_id} on every (re)connection with the session the server issued it last (null at
+ * first); the server answers session_confirm with the session to keep (a new one when it did
+ * not sign the one presented), and the widget keeps that one. user_uttered {message, metadata}
+ * is read as coming from the session the socket was confirmed; the
  * first message of a page view carries metadata {session_token} when the page has one, which
  * Rasa hands to action_session_start as session_started_metadata. Replies come as bot_uttered
  * {text, quick_replies, attachment}.
@@ -136,18 +139,9 @@
     };
   }
 
-  function newSessionId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map
-      .call(bytes, function (b) {
-        return (b + 0x100).toString(16).slice(1);
-      })
-      .join("");
-  }
-
   function freshState() {
-    return { sessionId: newSessionId(), updatedAt: Date.now(), open: false, entries: [], upload: null };
+    // The session is the server's to issue (session_confirm).
+    return { sessionId: null, updatedAt: Date.now(), open: false, entries: [], upload: null };
   }
 
   // ------------------------------------------------------------------ DOM helpers
@@ -210,11 +204,13 @@
       ? makeStore("sessionStorage", STORAGE_PREFIX + "account-" + (account || "unknown"))
       : makeStore("localStorage", STORAGE_PREFIX + "public");
     this.state = this.store.load();
-    if (!this.state || !this.state.sessionId || Date.now() - this.state.updatedAt > IDLE_MS) {
+    if (!this.state || Date.now() - this.state.updatedAt > IDLE_MS) {
       this.state = freshState();
     }
     this.socket = null;
     this.confirmed = false;
+    // Session requests not answered yet: only the answer to the last one is kept.
+    this.sessionRequests = 0;
     this.outbox = [];
     this.tokenSent = false;
     this.typingTimer = null;
@@ -521,8 +517,7 @@
     this.setTyping(false);
     this.renderAll();
     if (this.socket && this.socket.connected) {
-      this.confirmed = false;
-      this.socket.emit("session_request", { session_id: this.state.sessionId });
+      this.requestSession();
     }
     this.greet();
     this.input.focus();
@@ -573,13 +568,18 @@
     });
     this.socket.on("connect", function () {
       self.setStatus("");
-      self.confirmed = false;
-      self.socket.emit("session_request", { session_id: self.state.sessionId });
+      self.sessionRequests = 0;
+      self.requestSession();
     });
     this.socket.on("session_confirm", function (sessionId) {
       var id = typeof sessionId === "string" ? sessionId : sessionId && sessionId.session_id;
-      if (id && id !== self.state.sessionId) {
+      self.sessionRequests = Math.max(0, self.sessionRequests - 1);
+      if (!id || self.sessionRequests > 0) {
         return; // the answer to a session request made before a restart
+      }
+      if (id !== self.state.sessionId) {
+        self.state.sessionId = id; // issued by the server: a new conversation
+        self.save();
       }
       self.confirmed = true;
       self.flush();
@@ -594,6 +594,12 @@
     this.socket.on("connect_error", function () {
       self.setStatus(self.t("reconnecting"));
     });
+  };
+
+  Widget.prototype.requestSession = function () {
+    this.confirmed = false;
+    this.sessionRequests += 1;
+    this.socket.emit("session_request", { session_id: this.state.sessionId || null });
   };
 
   Widget.prototype.send = function (payload) {
