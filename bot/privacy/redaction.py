@@ -5,16 +5,23 @@ What is masked, and the marker staff see in its place (the tenant never sees the
 ==========================  ==================  =========================================
 what                        marker              rule (ordinary numbers stay readable)
 ==========================  ==================  =========================================
-IBAN, any country           ``[IBAN masqué]``   country code + check digits + BBAN, spaces
-                                                or dashes allowed, any case; the country's
-                                                length and BBAN format must fit (schwifty);
-                                                a wrong checksum is still masked (a typo
-                                                leaves an almost real account number)
+IBAN, any country           ``[IBAN masqué]``   country code + check digits + BBAN, spaces,
+                                                dashes or dots allowed (``FR 76 3000...``,
+                                                as the portal accepts it), any case; the
+                                                country's length and BBAN format must fit
+                                                (schwifty); a wrong checksum is still masked
+                                                (a typo leaves an almost real account number)
 card number                 ``[carte masquée]`` 13-19 digits, contiguous or in groups of
-                                                3-6, Luhn-valid
-one-time code               ``[code masqué]``   6 digits (``123456``, ``123 456``) when the
-                                                message is essentially a code or mentions
-                                                one; amounts and 8-digit client numbers stay
+                                                3-6 (spaces, dashes, dots), Luhn-valid
+card security code          ``[cryptogramme     3-4 digits after "CVV", "CVC",
+                            masqué]``           "cryptogramme", "code de sécurité"
+password                    ``[mot de passe     the word after "mot de passe / mdp /
+                            masqué]``           password" + "est", "c'est", ":", "=" (or a
+                                                quoted phrase); "est bloqué" and such stay
+one-time code               ``[code masqué]``   6 digits (``123456``, ``123 456``,
+                                                ``1 2 3 4 5 6``, ``12-34-56``) when the message
+                                                is essentially a code or mentions one;
+                                                amounts, phone and client numbers stay
 link token                  ``[jeton masqué]``  ``jeton=``/``token=``/``code=``... query values,
                                                 ``/paiement/<t>`` and ``/depot/<t>`` paths,
                                                 ``Bearer <t>``, JWTs
@@ -41,6 +48,8 @@ CARD_MARK = "[carte masquée]"
 CODE_MARK = "[code masqué]"
 TOKEN_MARK = "[jeton masqué]"
 VALUE_MARK = "[valeur masquée]"
+CVV_MARK = "[cryptogramme masqué]"
+PASSWORD_MARK = "[mot de passe masqué]"
 
 #: Slots whose whole value is replaced, whatever it looks like.
 DEFAULT_SENSITIVE_SLOTS: frozenset[str] = frozenset(
@@ -48,19 +57,20 @@ DEFAULT_SENSITIVE_SLOTS: frozenset[str] = frozenset(
 )
 
 _SEP = " \u00a0\u202f-"  # what people type between groups: space, no-break spaces, dash
+_GROUP_SEP = "." + _SEP  # and, copying a RIB or a card, dots (first: "-" stays last)
 _IBAN_MIN, _IBAN_MAX = 15, 34
 _CARD_MIN, _CARD_MAX = 13, 19
 
 _IBAN_CANDIDATE = re.compile(
-    rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:[{_SEP}]?[A-Za-z0-9]){{11,30}}"
+    rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}[{_GROUP_SEP}]?\d{{2}}(?:[{_GROUP_SEP}]?[A-Za-z0-9]){{11,30}}"
 )
-_DIGIT_RUN = re.compile(rf"(?<![\d.,])\d+(?:[{_SEP}]\d+)*")
+_DIGIT_RUN = re.compile(rf"(?<![\d.,])\d+(?:[{_GROUP_SEP}]\d+)*")
 _DIGIT_GROUP = re.compile(r"\d+")
 # A payment transaction id (``trans_id=123456`` in the portal's logs) is no secret: kept;
 # nor are digits glued to letters (``P-000123``, a policy number): codes are typed alone.
 _SIX_DIGITS = re.compile(
     rf"(?<!trans_id=)(?<![\d.,])(?<!\d[{_SEP}])(?<![^\W\d_])(?<![^\W\d_][-_/])"
-    rf"\d{{3}}[{_SEP}]?\d{{3}}(?![^\W\d_])"
+    rf"\d(?:[{_GROUP_SEP}]?\d){{5}}(?![^\W\d_])"
     rf"(?!\d|[.,]\d|[{_SEP}]\d)(?!\s?(?:€|eur\b|euros?\b))",
     re.IGNORECASE,
 )
@@ -68,6 +78,27 @@ _CODE_WORDS = re.compile(
     r"\b(?:code|codes|otp|v[ée]rification|chiffres|sms|pin|mdp|passe|password)\b", re.IGNORECASE
 )
 _WORD = re.compile(r"[^\W\d_]+")
+_CVV = re.compile(
+    r"(\b(?:cvv2?|cvc2?|cvn|cryptogramme(?:\s+visuel)?|crypto|code\s+de\s+s[ée]curit[ée])\b"
+    r"[^\d\n\[]{0,20}?)\d{3,4}(?![.,]?\d)",
+    re.IGNORECASE,
+)
+_PASSWORD = re.compile(
+    r"(\b(?:mot\s+de\s+passe|mdp|password|passwd|pwd)\b"
+    r"(?:\s+(?:actuel|provisoire|temporaire|nouveau|ancien))?"
+    r"[\s,]*(?:(?:est|c['’]?est|sera|serait|était|etait|is)\b\s*:?\s*|[:=]\s*))"
+    rf"(?!{re.escape(PASSWORD_MARK)})"
+    r"(\"[^\"\n]{1,64}\"|«[^»\n]{1,64}»|[^\s\"«]\S{0,63})",
+    re.IGNORECASE,
+)
+#: Words that follow "mon mot de passe est" without being one ("est bloqué", "est le même").
+_NOT_A_PASSWORD_WORDS = """
+    bloqué bloque refusé refuse incorrect incorrecte faux fausse oublié oublie perdu
+    expiré expire invalide erroné errone erronée bon mauvais correct correcte changé change
+    modifié modifie réinitialisé vide long court trop pas plus toujours encore déjà deja
+    le la les l un une mon ma mes son sa ce cet cette ça ca quoi quel quelle comment
+    je j il elle on nous vous ils elles où ou et ?"""
+_NOT_A_PASSWORD = frozenset(_NOT_A_PASSWORD_WORDS.split())
 _CODE_MESSAGE_MAX_WORDS = 3
 
 _QUERY_TOKEN = re.compile(
@@ -100,6 +131,8 @@ def redact_text(text: str, *, strict_codes: bool = False) -> str:
     text = _redact_link_tokens(text)
     text = _redact_ibans(text)
     text = _redact_cards(text)
+    text = _CVV.sub(lambda m: m.group(1) + CVV_MARK, text)
+    text = _PASSWORD.sub(_password_masked, text)
     text = _redact_codes(text, strict=strict_codes)
     return _LONG_RUN.sub(lambda m: TOKEN_MARK if _is_random(m.group()) else m.group(), text)
 
@@ -158,7 +191,7 @@ def _longest_iban_end(text: str, start: int, stop: int) -> int | None:
     for end in range(stop, start, -1):
         if not text[end - 1].isalnum() or (end < len(text) and text[end].isalnum()):
             continue
-        compact = re.sub(rf"[{_SEP}]", "", text[start:end])
+        compact = re.sub(rf"[{_GROUP_SEP}]", "", text[start:end])
         if _IBAN_MIN <= len(compact) <= _IBAN_MAX and is_iban(compact):
             return end
     return None
@@ -199,6 +232,13 @@ def _longest_card(groups: list[re.Match[str]], first: int) -> int | None:
         if (len(window) == 1 or grouped_like_a_card) and luhn_valid(digits):
             return last
     return None
+
+
+def _password_masked(match: re.Match[str]) -> str:
+    word = match.group(2).rstrip(".,;:!?").replace("’", "'").split("'")[0].lower()
+    if word in _NOT_A_PASSWORD:
+        return match.group()
+    return match.group(1) + PASSWORD_MARK
 
 
 def _redact_codes(text: str, *, strict: bool) -> str:

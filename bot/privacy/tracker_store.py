@@ -16,6 +16,7 @@ touched: the rest of the turn (a form reading the IBAN it has just validated, th
 server receiving the tracker) sees the real values. One row per event is kept, which
 ``_additional_events()`` relies on (it counts stored rows to find the new events).
 Events published to an event broker are redacted the same way (``_stream_new_events``).
+A SQLite tracker file is made readable by its owner only (``bot.privacy.files``).
 
 **Consequence for the dialogue.** Rasa reloads the tracker from this store (``retrieve()``)
 at the start of every message. From the next turn on, a sensitive slot holds its marker
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 
+from bot.privacy.files import private_sqlite_url
 from bot.privacy.logging import install_log_redaction
 from bot.privacy.redaction import DEFAULT_SENSITIVE_SLOTS, redact_event
 
@@ -75,6 +77,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             DEFAULT_SENSITIVE_SLOTS if sensitive_slots is None else sensitive_slots
         )
         super().__init__(*args, **kwargs)
+        # Rasa has just created the SQLite file (if that is the dialect) with the umask's mode.
+        private_sqlite_url(self.engine.url)
 
     def redact(self, event: Event) -> RedactedEvent:
         return RedactedEvent(event.type_name, redact_event(event.as_dict(), self.sensitive_slots))

@@ -7,7 +7,9 @@ import pytest
 from bot.privacy.redaction import (
     CARD_MARK,
     CODE_MARK,
+    CVV_MARK,
     IBAN_MARK,
+    PASSWORD_MARK,
     TOKEN_MARK,
     VALUE_MARK,
     is_iban,
@@ -76,6 +78,54 @@ MASKED = [
     ("AbCdEfGhIjKlMnOpQrStUvWxYz", TOKEN_MARK),  # no digit, but case changes throughout
 ]
 
+#: Formats the review of issue 9 typed and saw stored in clear.
+MASKED_SINCE_ISSUE_9 = [
+    # an IBAN spaced after its country code (the portal accepts it), or dotted
+    ("FR 76 3000 6000 0112 3456 7890 189", IBAN_MARK),
+    ("mon iban fr 76 3000 6000 0112 3456 7890 189 merci", f"mon iban {IBAN_MARK} merci"),
+    ("FR76.3000.6000.0112.3456.7890.189", IBAN_MARK),
+    ("DE 89 3704 0044 0532 0130 00", IBAN_MARK),
+    # card numbers in dotted groups
+    ("4970.1012.3456.7893", CARD_MARK),
+    ("ma carte : 5555.5555.5555.4444.", f"ma carte : {CARD_MARK}."),
+    # the card security code
+    ("cvv 123", f"cvv {CVV_MARK}"),
+    ("CVC: 1234", f"CVC: {CVV_MARK}"),
+    ("le cryptogramme c'est 456", f"le cryptogramme c'est {CVV_MARK}"),
+    ("cryptogramme visuel : 789 merci", f"cryptogramme visuel : {CVV_MARK} merci"),
+    ("code de sécurité 321", f"code de sécurité {CVV_MARK}"),
+    # passwords typed despite everything
+    ("mon mot de passe c'est Soleil2024!", f"mon mot de passe c'est {PASSWORD_MARK}"),
+    ("mon mot de passe c’est soleil", f"mon mot de passe c’est {PASSWORD_MARK}"),
+    ("Mon mot de passe est toto, je crois", f"Mon mot de passe est {PASSWORD_MARK} je crois"),
+    ("mdp : azerty123", f"mdp : {PASSWORD_MARK}"),
+    ("mdp=Azerty!", f"mdp={PASSWORD_MARK}"),
+    ("password: hunter2", f"password: {PASSWORD_MARK}"),
+    (
+        'mon nouveau mot de passe sera "le chat noir 42" ok ?',
+        f"mon nouveau mot de passe sera {PASSWORD_MARK} ok ?",
+    ),
+    # one-time codes typed with spaces between any digits
+    ("1 2 3 4 5 6", CODE_MARK),
+    ("12 34 56", CODE_MARK),
+    ("le code est 1 2 3 4 5 6", f"le code est {CODE_MARK}"),
+    ("code 12-34-56", f"code {CODE_MARK}"),
+    ("mon code : 12.34.56", f"mon code : {CODE_MARK}"),
+]
+
+KEPT_SINCE_ISSUE_9 = [
+    "j'ai oublié mon mot de passe",
+    "mon mot de passe est bloqué",
+    "mon mot de passe ne marche pas",
+    "le mot de passe est refusé depuis hier",
+    "changer de mot de passe : comment faire ?",
+    "le 12 34 56 78 90 est mon numéro",  # ten digits: a phone number, not a code
+    "code postal 67 000",
+    "j'ai 3 enfants et un loyer de 540 €",
+    "de 1.234.567 habitants",
+    "version 1.2.3.4.5.6.7.8.9.10.11.12.13",
+]
+
 KEPT = [
     "mon numéro client est 12345678",
     "12 345 678",
@@ -107,17 +157,17 @@ KEPT = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), MASKED)
+@pytest.mark.parametrize(("text", "expected"), MASKED + MASKED_SINCE_ISSUE_9)
 def test_masks(text: str, expected: str) -> None:
     assert redact_text(text) == expected
 
 
-@pytest.mark.parametrize("text", KEPT)
+@pytest.mark.parametrize("text", KEPT + KEPT_SINCE_ISSUE_9)
 def test_keeps(text: str) -> None:
     assert redact_text(text) == text
 
 
-@pytest.mark.parametrize(("text", "_expected"), MASKED)
+@pytest.mark.parametrize(("text", "_expected"), MASKED + MASKED_SINCE_ISSUE_9)
 def test_is_idempotent(text: str, _expected: str) -> None:
     once = redact_text(text)
     assert redact_text(once) == once

@@ -204,3 +204,33 @@ def test_endpoints_yml_builds_this_store(
 
     assert isinstance(store, MaskingSQLTrackerStore)
     assert str(store.engine.url).endswith(str(db_path))
+
+
+#: What the review of issue 9 typed and found in ``events.data`` in clear.
+ISSUE_9_SECRETS = {
+    "FR 76 3000 6000 0112 3456 7890 189": "FR 76",
+    "ma carte 4970.1012.3456.7893": "4970.1012",
+    "le cvv est 123": "est 123",
+    "mon mot de passe c'est Soleil2024!": "Soleil2024",
+    "le code est 4 8 2 9 1 3": "4 8 2 9 1 3",
+}
+
+
+@pytest.mark.parametrize(("typed", "secret"), ISSUE_9_SECRETS.items(), ids=list(ISSUE_9_SECRETS))
+async def test_spaced_and_dotted_secrets_are_not_stored(
+    store: MaskingSQLTrackerStore, db_path: Path, typed: str, secret: str
+) -> None:
+    tracker = await store.get_or_create_tracker(SENDER)
+    tracker.update(user(typed), store.domain)
+    await store.save(tracker)
+
+    dump = "\n".join(data for _s, _k, data in stored_rows(db_path))
+    assert secret not in dump
+
+
+async def test_the_sqlite_file_is_readable_by_its_owner_only(
+    store: MaskingSQLTrackerStore, db_path: Path
+) -> None:
+    await a_turn_with_secrets(store)
+
+    assert db_path.stat().st_mode & 0o777 == 0o600
