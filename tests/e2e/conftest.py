@@ -46,6 +46,7 @@ class Assistant:
 
     settings: Settings
     http: httpx.Client
+    stack: Stack | None = None
 
     @property
     def rasa(self) -> str:
@@ -96,10 +97,10 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     )
     settings = settings.with_overrides(public_base_url=settings.portal_url)
     with (
-        Stack(settings, train=False, echo=lambda *_: None) as _stack,
+        Stack(settings, train=False, echo=lambda *_: None) as stack,
         httpx.Client(timeout=60) as http,
     ):
-        yield Assistant(settings=settings, http=http)
+        yield Assistant(settings=settings, http=http, stack=stack)
 
 
 def form_fields(page: str) -> dict[str, str]:
