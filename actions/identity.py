@@ -22,7 +22,13 @@ def channel_of(sender_id: str) -> str:
 
 
 def conversation_of(tracker: Tracker) -> str:
-    """``tracker.sender_id`` when its channel is the one the tenant last wrote on, else ""."""
+    """``tracker.sender_id`` when its channel is the one the tenant last wrote on, else "".
+
+    A brand-new conversation has no message yet when ``action_session_start`` runs (the
+    logged-in page's session token is exchanged then): its id alone names the channel, which
+    only that channel can give its senders.
+    """
     sender_id = tracker.sender_id or ""
     channel = channel_of(sender_id)
-    return sender_id if channel and channel == tracker.get_latest_input_channel() else ""
+    latest = tracker.get_latest_input_channel()
+    return sender_id if channel and latest in (None, channel) else ""

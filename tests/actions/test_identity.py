@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rasa_sdk import Tracker
 
 from actions.identity import channel_of, conversation_of
 from tests.actions.helpers import tracker
@@ -28,6 +29,12 @@ def test_the_conversation_is_the_sender_only_when_its_channel_carried_the_messag
     sender_id: str, channel: str, expected: str
 ) -> None:
     assert conversation_of(tracker(sender_id=sender_id, channel=channel)) == expected
+
+
+def test_at_the_start_of_a_new_conversation_its_id_names_the_channel() -> None:
+    starting = Tracker("socketio:0f3a", {}, {}, [], False, None, {}, "action_session_start")
+    assert conversation_of(starting) == "socketio:0f3a"
+    assert conversation_of(Tracker("0f3a", {}, {}, [], False, None, {}, "")) == ""
 
 
 def test_channel_of_reads_the_prefix() -> None:
