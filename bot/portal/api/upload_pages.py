@@ -2,7 +2,8 @@
 
 ``GET /depot/<token>`` shows the form; ``POST /depot/<token>`` (multipart, field ``fichier``)
 checks and stores the file, then tells the tenant to go back to the conversation. A refused
-file shows the form again with the reason; a used, expired or unknown link gets a 410 page.
+file shows the form again with the reason, worded by its code in ``uploads/_document.html``;
+a used, expired or unknown link gets a 410 page.
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ def _local(moment: datetime) -> str:
 
 
 def _form(
-    settings: Settings, slot: UploadSlot, *, problem: str | None = None, status: int = 200
+    settings: Settings,
+    slot: UploadSlot,
+    *,
+    problem: InvalidInput | None = None,
+    status: int = 200,
 ) -> HTTPResponse:
     return _page(
         "uploads/form.html",
@@ -56,7 +61,8 @@ def _form(
         max_bytes=settings.upload_max_bytes,
         max_label=size_label(settings.upload_max_bytes),
         expires=_local(slot.expires_at),
-        problem=problem,
+        problem=problem.code if problem else None,
+        problem_fallback=problem.message if problem else None,
     )
 
 
@@ -100,5 +106,5 @@ async def upload_submit(request: Request, token: str) -> HTTPResponse:
         except TokenInvalid as gone:
             return _link_problem(gone)
         status = 413 if error.code == "file_too_large" else 400
-        return _form(settings, slot, problem=error.message, status=status)
+        return _form(settings, slot, problem=error, status=status)
     return _page("uploads/received.html", purpose=purpose, filename=upload.filename)

@@ -41,7 +41,8 @@ class StoredUpload(Base):
     id = Column(Integer, primary_key=True)
     slot_id = Column(Integer, ForeignKey("upload_slots.id"), nullable=False, unique=True)
     household_id = Column(Integer, ForeignKey("households.id"), nullable=False, index=True)
-    # As the tenant's device named it (cleaned): shown to staff, never used as a path.
+    # As the tenant's device named it, cleaned and with IBANs, card numbers and tokens masked
+    # (``uploads.clean_filename``): shown to staff, never used as a path.
     filename = Column(String(160), nullable=False)
     kind = Column(String(8), nullable=False)  # "pdf" or "image"
     content_type = Column(String(40), nullable=False)  # detected, not the browser's claim

@@ -4,7 +4,8 @@
 
     create_upload_slot ──> /depot/<token> (GET form, POST file) ──> receive_upload
          │                                                            │ inspect_file: size cap,
-         │                                                            │ real PDF / PNG / JPEG
+         │                                                            │ real PDF / PNG / JPEG,
+         │                                                            │ no script in a PDF
          └── slot_status / upload_for  <── the action server polls ───┘ StoredUpload, slot used
 
 The token is random and only its SHA-256 is stored; a slot takes one file, then the link stops
@@ -26,6 +27,7 @@ from datetime import timedelta
 
 from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
@@ -33,6 +35,7 @@ from sqlalchemy.orm import undefer
 from bot.portal.errors import InvalidInput, NotFound, TokenInvalid
 from bot.portal.models import UPLOAD_KINDS, StoredUpload, UploadSlot, utcnow
 from bot.portal.services.tokens import digest
+from bot.privacy.redaction import redact_filename
 from bot.settings import Settings
 
 UPLOAD_PATH = "/depot/"
@@ -41,6 +44,27 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
 #: Larger images are refused rather than decoded (a small file can hide a huge bitmap).
 MAX_IMAGE_PIXELS = 60_000_000
+#: Dictionary keys of a PDF that make a reader run something or carry another file: scripts,
+#: actions triggered on opening, closing, printing or on a page (``/AA``), embedded files
+#: (``/EmbeddedFiles``, ``/EF``), XFA forms, rich media.
+_ACTIVE_KEYS = frozenset(
+    {"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EmbeddedFile", "/EF", "/XFA", "/RichMedia"}
+)
+#: Actions (``/S``) that run code, open another file or program, or send data out. Going to a
+#: page of the document (``/GoTo``) or to a web address (``/URI``, a link the tenant clicks)
+#: stays allowed: bank statements carry such links.
+_ACTIVE_ACTIONS = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToE",
+        "/GoToR",
+        "/RichMediaExecute",
+        "/Rendition",
+    }
+)
 
 
 # --------------------------------------------------------------------------- slots
@@ -137,6 +161,32 @@ def _refuse(code: str, message: str) -> InvalidInput:
     return InvalidInput(message, code=code, field="fichier")
 
 
+def has_active_content(reader: PdfReader) -> bool:
+    """Whether anything reachable from the document catalog runs or opens on its own.
+
+    Every object a reader can reach is visited once (indirect references are followed,
+    streams are looked at as dictionaries, their data is not decoded). pypdf decodes names,
+    so ``/J#61vaScript`` is ``/JavaScript``, and objects packed in object streams are reached
+    like the others. Objects nothing refers to are never run by a reader and are left alone.
+    """
+    seen: set[tuple[int, int]] = set()
+    pending: list[object] = [reader.trailer.raw_get("/Root")]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, IndirectObject):
+            if (node.idnum, node.generation) in seen:
+                continue
+            seen.add((node.idnum, node.generation))
+            node = node.get_object()
+        if isinstance(node, DictionaryObject):  # streams too: they are dictionaries
+            if not _ACTIVE_KEYS.isdisjoint(node.keys()) or node.get("/S") in _ACTIVE_ACTIONS:
+                return True
+            pending.extend(dict.values(node))  # unresolved: references are followed above
+        elif isinstance(node, ArrayObject):
+            pending.extend(list.__iter__(node))
+    return False
+
+
 def _check_pdf(data: bytes) -> DetectedFile:
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -144,6 +194,7 @@ def _check_pdf(data: bytes) -> DetectedFile:
         pages = 0 if encrypted else len(reader.pages)
         if pages:
             reader.pages[0].mediabox  # noqa: B018 - parses the first page
+        active = pages > 0 and has_active_content(reader)
     except Exception:  # noqa: BLE001 - a malformed file may break the parser in any way
         raise _refuse("pdf_unreadable", "Ce PDF est illisible ou endommagé.") from None
     if encrypted:
@@ -152,6 +203,10 @@ def _check_pdf(data: bytes) -> DetectedFile:
         )
     if not pages:
         raise _refuse("pdf_unreadable", "Ce PDF ne contient aucune page.")
+    if active:
+        raise _refuse(
+            "pdf_active_content", "Ce PDF contient un script, une action ou un fichier joint."
+        )
     return DetectedFile("pdf", "application/pdf", "pdf")
 
 
@@ -197,8 +252,12 @@ def inspect_file(data: bytes, *, kinds: frozenset[str], max_bytes: int) -> Detec
 
 
 def clean_filename(name: str, *, extension: str) -> str:
-    """The device's file name without any path or control character, at most 120 characters."""
-    base = re.split(r"[\\/]", name or "")[-1]
+    """The device's file name without any path or control character, at most 120 characters.
+
+    IBANs, card numbers and tokens in it are masked: tenants name their RIB after its IBAN,
+    and the name is stored, shown to staff and echoed to the chat.
+    """
+    base = redact_filename(re.split(r"[\\/]", name or "")[-1])
     base = "".join(c for c in unicodedata.normalize("NFC", base) if c.isprintable()).strip(" .")
     if not base:
         return f"document.{extension}"
