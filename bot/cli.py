@@ -19,7 +19,7 @@ from datetime import date
 
 from bot.runner import RunnerError, Stack, train_model
 from bot.runner.stack import DEFAULT_RASA_TIMEOUT
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, SettingsError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -241,7 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except SettingsError as error:
+        print(f"Configuration refusée : {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

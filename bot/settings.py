@@ -23,8 +23,16 @@ DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
 #: Longest message a channel hands to NLU; longer ones get a French reply instead.
 MESSAGE_MAX_CHARS = 1000
 SYSTEMPAY_MODES = ("TEST", "PRODUCTION")
+#: The only values of ``ASSISTANT_ENV``: any other spelling ("Production", "prod") is refused,
+#: never taken for development (fail closed).
+ENVIRONMENTS = ("development", "test", "production")
+DEVELOPMENT_ENVIRONMENTS = ("development", "test")
 # Check digits valid, national part all zeros: obviously not a real SEPA creditor identifier.
 DEV_CREDITOR_IDENTIFIER = "FR76ZZZ000000"
+
+
+class SettingsError(RuntimeError):
+    """The environment cannot be run as given; the message names the variables to fix."""
 
 
 def _env(name: str, default: str) -> str:
@@ -124,9 +132,16 @@ class Settings:
     creditor_name: str = "Ophéa"
     creditor_identifier: str = DEV_CREDITOR_IDENTIFIER
 
+    def __post_init__(self) -> None:
+        if self.env not in ENVIRONMENTS:
+            raise SettingsError(
+                f"ASSISTANT_ENV must be one of {', '.join(ENVIRONMENTS)} (got {self.env!r})"
+            )
+
     @property
     def is_development(self) -> bool:
-        return self.env != "production"
+        """Development and tests: dev tokens, the dev mailbox and the payment sandbox exist."""
+        return self.env in DEVELOPMENT_ENVIRONMENTS
 
     @property
     def resolved_database_url(self) -> str:
@@ -208,23 +223,66 @@ class Settings:
             creditor_name=_env("CREDITOR_NAME", cls.creditor_name),
             creditor_identifier=_env("CREDITOR_IDENTIFIER", DEV_CREDITOR_IDENTIFIER),
         )
-        if not settings.is_development and settings.service_token == DEV_SERVICE_TOKEN:
-            raise RuntimeError("PORTAL_SERVICE_TOKEN must be set in production")
-        if not settings.is_development and settings.rasa_api_token == DEV_RASA_API_TOKEN:
-            raise RuntimeError("RASA_API_TOKEN must be set in production")
-        if not settings.is_development and settings.secret_key == DEV_SECRET_KEY:
-            raise RuntimeError("PORTAL_SECRET_KEY must be set in production")
         _check_opening_hours(settings.staff_opening_hours)
         if settings.systempay_mode not in SYSTEMPAY_MODES:
-            raise RuntimeError("SYSTEMPAY_MODE must be TEST or PRODUCTION")
-        if not settings.is_development and settings.systempay_key == DEV_SYSTEMPAY_KEY:
-            raise RuntimeError("SYSTEMPAY_KEY must be set in production")
-        # An empty URL means the sandbox, which only exists with development settings.
-        if not settings.is_development and not settings.systempay_url:
-            raise RuntimeError("SYSTEMPAY_URL must be set in production")
-        if not settings.is_development and settings.creditor_identifier == DEV_CREDITOR_IDENTIFIER:
-            raise RuntimeError("CREDITOR_IDENTIFIER must be set in production")
+            raise SettingsError("SYSTEMPAY_MODE must be TEST or PRODUCTION")
+        if not settings.is_development:
+            _refuse_development_defaults(settings, os.environ)
         return settings
+
+
+#: What production must be given, as (variable, why), checked on the built settings.
+_PRODUCTION_REQUIREMENTS: tuple[tuple[str, str], ...] = (
+    ("PORTAL_SERVICE_TOKEN", "the actions' token to the portal"),
+    ("RASA_API_TOKEN", "Rasa's HTTP API token"),
+    ("PORTAL_SECRET_KEY", "signs sessions and keys code hashes"),
+    ("ACTION_SERVER_TOKEN", "the secret Rasa sends to the action server"),
+    ("DATA_ENCRYPTION_KEY", "encrypts IBANs at rest"),
+    ("SYSTEMPAY_KEY", "the payment platform's shop key"),
+    ("SYSTEMPAY_URL", "the real payment platform (empty means the sandbox)"),
+    ("CREDITOR_IDENTIFIER", "the SEPA creditor identifier on mandates"),
+    ("PORTAL_PUBLIC_URL", "the base of the links in emails"),
+    ("SMTP_HOST", "the mail relay (the default is the development sink)"),
+)
+
+
+def _development_values(settings: Settings) -> dict[str, bool]:
+    """For each required variable: does the setting still hold its development value?"""
+    return {
+        "PORTAL_SERVICE_TOKEN": settings.service_token == DEV_SERVICE_TOKEN,
+        "RASA_API_TOKEN": settings.rasa_api_token == DEV_RASA_API_TOKEN,
+        "PORTAL_SECRET_KEY": settings.secret_key == DEV_SECRET_KEY,
+        "ACTION_SERVER_TOKEN": settings.actions_token == DEV_ACTIONS_TOKEN,
+        "DATA_ENCRYPTION_KEY": settings.data_encryption_key == DEV_DATA_KEY,
+        "SYSTEMPAY_KEY": settings.systempay_key == DEV_SYSTEMPAY_KEY,
+        "SYSTEMPAY_URL": not settings.systempay_url,
+        "CREDITOR_IDENTIFIER": settings.creditor_identifier == DEV_CREDITOR_IDENTIFIER,
+    }
+
+
+def _refuse_development_defaults(settings: Settings, environ: Mapping[str, str]) -> None:
+    """Production starts only when every development default was replaced: one error naming
+    every variable still missing, so an operator fixes them all at once."""
+    still_default = _development_values(settings)
+    missing = [
+        f"{name} ({why})"
+        for name, why in _PRODUCTION_REQUIREMENTS
+        if still_default.get(name, False) or not environ.get(name)
+    ]
+    if missing:
+        raise SettingsError("Production settings must be set: " + "; ".join(missing))
+    if not _is_fernet_key(settings.data_encryption_key):
+        raise SettingsError("DATA_ENCRYPTION_KEY must be a Fernet key (url-safe base64, 32 bytes)")
+
+
+def _is_fernet_key(key: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _positive_int(name: str, default: int) -> int:
@@ -235,7 +293,7 @@ def _positive_int(name: str, default: int) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise RuntimeError(f"{name} must be a whole number, at least 1 (got {text!r})")
+        raise SettingsError(f"{name} must be a whole number, at least 1 (got {text!r})")
     return value
 
 
@@ -247,4 +305,4 @@ def _check_opening_hours(text: str) -> None:
     try:
         parse_opening_hours(text)
     except InvalidInput as error:
-        raise RuntimeError(f"STAFF_OPENING_HOURS: {error.message}") from error
+        raise SettingsError(f"STAFF_OPENING_HOURS: {error.message}") from error

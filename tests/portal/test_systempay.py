@@ -154,6 +154,10 @@ def _production_env(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
         "PORTAL_SECRET_KEY": "a-real-secret-key",
         "RASA_API_TOKEN": "a-real-rasa-token",
         "CREDITOR_IDENTIFIER": "FR12ZZZ123456",
+        "ACTION_SERVER_TOKEN": "a-real-actions-token",
+        "DATA_ENCRYPTION_KEY": "cmVhbC1kYXRhLWtleS1mb3ItdGhlLXRlc3RzLW9ubHk=",
+        "PORTAL_PUBLIC_URL": "https://portail.example.org",
+        "SMTP_HOST": "relay.example.org",
         **extra,
     }.items():
         monkeypatch.setenv(name, value)
