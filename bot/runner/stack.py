@@ -19,14 +19,16 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 from bot.runner.channels import write_credentials
 from bot.runner.console import Echo, print_flush
 from bot.runner.environment import child_env, local_host
 from bot.runner.ports import ensure_port_free
+from bot.runner.rasa_main import rasa_server_command
 from bot.runner.spec import ProcessSpec
 from bot.runner.supervisor import Supervisor
-from bot.runner.training import MODELS_DIR, has_model, rasa_command, train_model
+from bot.runner.training import MODELS_DIR, has_model, train_model
 from bot.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -52,9 +54,10 @@ def build_specs(
     )
     portal_url = f"http://{local_host(settings.portal_host)}:{settings.portal_port}"
     actions_port, rasa_port = str(settings.actions_port), str(settings.rasa_port)
-    rasa_run = rasa_command(
-        *("run", "--enable-api", "--auth-token", settings.rasa_api_token),
-        *("--cors", "*", "--port", rasa_port),
+    actions_url = f"http://{local_host(settings.actions_host)}:{actions_port}"
+    # The API token travels as RASA_API_TOKEN (child_env), never on the command line (`ps`).
+    rasa_run = rasa_server_command(
+        *("run", "--enable-api", "--cors", *widget_origins(settings), "--port", rasa_port),
         *("--credentials", str(channels_file(settings)), "--endpoints", "endpoints.yml"),
         *("--model", f"{MODELS_DIR}/"),
     )
@@ -70,11 +73,12 @@ def build_specs(
         ),
         spec(
             name="actions",
-            argv=(sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", actions_port),
+            argv=(sys.executable, "-m", "bot.runner.action_server"),
             port=settings.actions_port,
+            bind_host=settings.actions_host,
             port_env_var="ACTIONS_PORT",
             label="le serveur d'actions",
-            health_url=f"http://127.0.0.1:{actions_port}/health",
+            health_url=f"{actions_url}/health",
             startup_timeout=90.0,
         ),
         spec(
@@ -89,6 +93,28 @@ def build_specs(
     ]
 
 
+def widget_origins(settings: Settings) -> list[str]:
+    """The origins whose pages may call Rasa from a browser (``--cors``): where the widget runs.
+
+    The portal's public origin; in development also the portal's local address under both of
+    its names, since an operator opens either ``localhost`` or ``127.0.0.1``.
+    """
+    origins = [origin_of(settings.public_base_url)]
+    if settings.is_development:
+        hosts = (local_host(settings.portal_host), "localhost", "127.0.0.1")
+        origins += [origin_of(f"http://{host}:{settings.portal_port}") for host in hosts]
+    return list(dict.fromkeys(origins))
+
+
+def origin_of(url: str) -> str:
+    """A URL's origin as a browser sends it in ``Origin`` (no path, no default port)."""
+    parts = urlsplit(url)
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    port = "" if parts.port in (None, default_port) else f":{parts.port}"
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{port}"
+
+
 def channels_file(settings: Settings) -> Path:
     """The credentials Rasa starts with: the channels of ``credentials.yml`` configured here."""
     return settings.var_dir / "credentials.yml"
@@ -101,10 +127,11 @@ def service_urls(settings: Settings) -> list[tuple[str, str]]:
     if settings.is_development:
         urls.append(("Boîte mail (dév.)", f"{portal}/dev/mailbox"))
     rasa = f"http://localhost:{settings.rasa_port}"
+    actions = f"http://{_browsable(settings.actions_host)}:{settings.actions_port}"
     urls += [
         ("Webhook REST Rasa", f"{rasa}/webhooks/rest/webhook"),
         ("Socket.io (widget)", f"{rasa}/socket.io"),
-        ("Serveur d'actions", f"http://localhost:{settings.actions_port}/webhook"),
+        ("Serveur d'actions", f"{actions}/webhook"),
     ]
     return urls
 
@@ -183,7 +210,7 @@ class Stack:
             raise
 
     def watch(self) -> None:
-        """Block while everything runs; raise ``ProcessExited`` when a child stops."""
+        """Block while everything runs, restarting a child that stops (see ``Supervisor.watch``)."""
         self.supervisor.watch()
 
     def stop(self) -> None:

@@ -216,8 +216,10 @@ def test_watch_reports_which_child_died_later_and_the_rest_is_stopped(tmp_path: 
         "actions",
         "import sys, time; time.sleep(0.5); print('connexion perdue'); sys.exit(4)",
     )
+    # Without restarts (test_runner_restarts.py has them), the first death ends the watch.
+    supervisor = Supervisor([steady, fragile], echo=quiet, poll_interval=0.05, max_restarts=0)
 
-    with Supervisor([steady, fragile], echo=quiet, poll_interval=0.05) as supervisor:
+    with supervisor:
         processes = list(supervisor.processes)
         with pytest.raises(ProcessExited) as caught:
             supervisor.watch()

@@ -1,0 +1,102 @@
+"""The action server as only Rasa may call it: rasa_sdk's app, on loopback, behind a shared secret.
+
+``python -m bot.runner.action_server`` replaces ``python -m rasa_sdk --actions actions``, which
+listens on every interface and runs any action for anyone: ``POST /webhook`` naming a verified
+conversation and ``action_show_balance`` returned that tenant's balance (issue 9). Here:
+
+- the server binds ``settings.actions_host`` (``ACTIONS_HOST``, 127.0.0.1 by default) and
+  ``settings.actions_port``;
+- every route but ``/health`` answers 401 unless the request carries
+  ``Authorization: Bearer <ACTION_SERVER_TOKEN>``, which Rasa sends because ``endpoints.yml``
+  lists that header under ``action_endpoint``;
+- no CORS origin is allowed (rasa_sdk's default is ``*``): no browser has anything to do here.
+
+This module lives outside ``actions/`` because rasa_sdk imports every module of that package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+from collections.abc import Sequence
+
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Routes anyone may call: the supervisor's health check reveals nothing.
+OPEN_PATHS = frozenset({"/health"})
+ACTIONS_PACKAGE = "actions"
+
+
+def bearer(token: str) -> str:
+    """The ``Authorization`` value Rasa sends (``endpoints.yml``) and this server expects."""
+    return f"Bearer {token}"
+
+
+def is_authorized(header: str | None, token: str) -> bool:
+    """Constant-time comparison, so the secret cannot be guessed byte by byte from timings."""
+    return hmac.compare_digest((header or "").encode(), bearer(token).encode())
+
+
+def require_token(app: Sanic, token: str) -> None:
+    """Refuse every request but ``OPEN_PATHS`` without the shared secret, before any handler."""
+    if not token:
+        raise ValueError("an empty token would leave the action server open")
+
+    async def check_token(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS or is_authorized(request.headers.get("Authorization"), token):
+            return None
+        logger.warning("action server: call without the shared secret refused (%s)", request.path)
+        return response.json({"error": "unauthorized"}, status=401)
+
+    app.register_middleware(check_token, "request")
+
+
+def create_action_app(*, token: str, actions: str = ACTIONS_PACKAGE) -> Sanic:
+    """rasa_sdk's own app (its routes, executor and error handler) behind :func:`require_token`."""
+    from rasa_sdk.endpoint import create_app
+
+    app = create_app(actions, cors_origins=None)
+    require_token(app, token)
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actions", default=ACTIONS_PACKAGE, help="package of the actions")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if not settings.actions_token:
+        raise SystemExit(
+            "ACTION_SERVER_TOKEN est vide : le serveur d'actions refuse de démarrer sans secret."
+        )
+
+    from rasa_sdk import utils
+    from rasa_sdk.plugin import plugin_manager
+
+    utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    utils.update_sanic_log_level()
+    app = create_action_app(token=settings.actions_token, actions=args.actions)
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    logger.info(
+        "action server on http://%s:%s (shared secret required)",
+        settings.actions_host,
+        settings.actions_port,
+    )
+    app.run(
+        settings.actions_host,
+        settings.actions_port,
+        workers=utils.number_of_sanic_workers(),
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

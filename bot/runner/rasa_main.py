@@ -1,0 +1,51 @@
+"""``python -m bot.runner.rasa_main run …``: Rasa's CLI, given its API token from the environment.
+
+A token passed as ``--auth-token`` is readable by every local user (``ps``,
+``/proc/<pid>/cmdline``). Here it comes from ``RASA_API_TOKEN`` (the environment of a process is
+readable by its owner only) and is added to ``sys.argv`` inside the process, after the kernel
+recorded the command line, before Rasa's own ``main()`` parses it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+TOKEN_VARIABLE = "RASA_API_TOKEN"
+
+
+def rasa_server_command(*args: str) -> list[str]:
+    """The command the supervisor runs: this module, with Rasa's arguments but no token."""
+    return [sys.executable, "-m", __name__, *args]
+
+
+def argv_with_token(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """``argv`` with ``--auth-token`` from the environment right after ``run``.
+
+    Right after ``run``, not at the end: Rasa takes a last argument that names an existing
+    path as the model (``parse_last_positional_argument_as_model_path``).
+
+    Raises:
+        SystemExit: ``run --enable-api`` without a token would open Rasa's HTTP API to anyone.
+    """
+    argv = list(argv)
+    if argv[1:2] != ["run"]:
+        return argv
+    token = environ.get(TOKEN_VARIABLE, "")
+    if not token:
+        if "--enable-api" in argv:
+            raise SystemExit(f"{TOKEN_VARIABLE} est vide : l'API de Rasa resterait ouverte.")
+        return argv
+    return [argv[0], "run", "--auth-token", token, *argv[2:]]
+
+
+def main() -> None:
+    sys.argv = argv_with_token(sys.argv, os.environ)
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
