@@ -195,6 +195,7 @@ def test_endpoints_yml_builds_this_store(
 ) -> None:
     """Rasa falls back to an in-memory store, with a mere warning, if the class can't load."""
     monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "a-token")
     monkeypatch.setenv("RASA_TRACKER_DIALECT", "sqlite")
     monkeypatch.setenv("RASA_TRACKER_HOST", "")
     monkeypatch.setenv("RASA_TRACKER_DB", str(db_path))
