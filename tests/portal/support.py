@@ -26,7 +26,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.mail.mailbox import ReceivedEmail, read_mailbox
 from bot.portal.api.app import create_app
 from bot.portal.models import Account, Base, Household, OutboxEmail, utcnow
-from bot.portal.services.verification import mint_session_token
+from bot.portal.services.tenant_login import mint_widget_token
 from bot.settings import Settings
 
 T = TypeVar("T")
@@ -234,7 +234,7 @@ async def verify_conversation(portal: Portal, email: str, conversation_id: str) 
     """Verify a conversation as the widget of a logged-in tenant does (signed session token)."""
     async with portal.sessions() as session:
         account_id = await session.scalar(select(Account.id).where(Account.email == email))
-    token = mint_session_token(settings=portal.settings, account_id=account_id, now=utcnow())
+    token = mint_widget_token(settings=portal.settings, account_id=account_id, now=utcnow())
     response = await portal.api(
         "/api/v1/verifications/session-token", {"token": token}, conversation_id=conversation_id
     )

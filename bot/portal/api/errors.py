@@ -29,6 +29,7 @@ HTTP_MESSAGES = {
     404: "Page introuvable.",
     405: "Méthode non autorisée.",
     408: "Délai dépassé.",
+    410: "Lien ou jeton expiré ou déjà utilisé.",
     413: "Contenu trop volumineux.",
     500: "Erreur interne. Réessayez dans quelques instants.",
     503: "Service momentanément indisponible.",

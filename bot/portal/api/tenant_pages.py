@@ -19,7 +19,6 @@ from bot.portal.models import Account, Household, Lease, utcnow
 from bot.portal.services import accounts, balance, tenant_login, web_security
 from bot.portal.services.payment_rules import format_eur
 from bot.portal.services.tenant_login import CSRF_COOKIE, LOGIN_COOKIE, LOGIN_IDLE, LoginCookie
-from bot.portal.services.verification import mint_session_token
 from bot.portal.templating import render
 from bot.settings import Settings
 
@@ -173,7 +172,9 @@ async def home(request: Request) -> HTTPResponse:
     due = balance.total_due(leases)
     widget = {
         "socketUrl": _socket_url(settings),
-        "sessionToken": mint_session_token(settings=settings, account_id=account.id, now=now),
+        "sessionToken": tenant_login.mint_widget_token(
+            settings=settings, account_id=account.id, now=now
+        ),
     }
     response = _page(
         request,

@@ -15,7 +15,7 @@ from bot.portal.api.auth import service_token_required, verified_grant
 from bot.portal.api.inputs import conversation_id, json_object, text_field
 from bot.portal.errors import InvalidInput, RateLimited, TokenInvalid
 from bot.portal.models import Account, Household
-from bot.portal.services import balance, verification
+from bot.portal.services import balance, tenant_login, verification
 
 bp = Blueprint("verification_api", url_prefix="/api/v1")
 
@@ -75,7 +75,7 @@ async def confirm(request: Request) -> HTTPResponse:
 async def from_session_token(request: Request) -> HTTPResponse:
     token = text_field(json_object(request), "token")
     async with request.app.ctx.sessions.begin() as session:
-        grant = await verification.verify_with_session_token(
+        grant = await tenant_login.redeem_widget_token(
             session=session,
             settings=request.app.ctx.settings,
             conversation_id=conversation_id(request),

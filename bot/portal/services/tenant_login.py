@@ -12,20 +12,33 @@ or a staff login cookie (same secret, other purpose) never passes for it, nor th
 password tag ties the login to the password, so changing it logs every browser out.
 
 Forms carry the signed double-submit CSRF token of ``web_security``, its cookie SameSite=Lax.
+
+Each view of the page hands the widget a session token (``mint_widget_token``: the claims
+``verification.read_session_token`` checks, plus a random ``jti``). ``redeem_widget_token`` is
+the only way in: the token is single-use and bound to the conversation that redeems it first;
+its ``jti`` is recorded (``RedeemedWidgetToken``) until it expires, so a replay, by the same
+conversation or another one, is refused and grants nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
+import json
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.models import Account, AccountStatus
-from bot.portal.services import ratelimit, web_security
+from bot.portal.errors import InvalidInput, TokenInvalid
+from bot.portal.models import Account, AccountStatus, ConversationGrant, utcnow
+from bot.portal.models.widget_token import RedeemedWidgetToken
+from bot.portal.services import ratelimit, verification, web_security
 from bot.portal.services.passwords import verify_password
 from bot.settings import Settings
 
@@ -172,4 +185,58 @@ def csrf_token(*, settings: Settings, secret: str) -> str:
 def csrf_valid(*, settings: Settings, secret: str, token: str) -> bool:
     return web_security.csrf_valid(
         settings=settings, purpose=_CSRF_PURPOSE, secret=secret, token=token
+    )
+
+
+# --------------------------------------------------------------------------- widget session token
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint_widget_token(*, settings: Settings, account_id: int, now: datetime) -> str:
+    """The token one view of the page hands the widget: ``verification``'s signed claims
+    (account, expiry) and a random ``jti`` that makes it single-use."""
+    claims = {
+        "acc": account_id,
+        "exp": int(now.timestamp()) + settings.session_token_seconds,
+        "jti": secrets.token_urlsafe(16),
+    }
+    payload = _b64(json.dumps(claims).encode())
+    signature = hmac.new(settings.secret_key.encode(), payload.encode(), hashlib.sha256)
+    return f"{payload}.{_b64(signature.digest())}"
+
+
+def _token_id(token: str) -> tuple[str, datetime]:
+    """The ``jti`` and expiry of a token whose signature was checked; a token minted without a
+    ``jti`` is identified by its own digest (it is single-use all the same)."""
+    payload = token.partition(".")[0]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 16 <= len(jti) <= 64:
+        jti = hashlib.sha256(payload.encode()).hexdigest()
+    return jti, datetime.fromtimestamp(claims["exp"], tz=timezone.utc)
+
+
+async def redeem_widget_token(
+    *, session: AsyncSession, settings: Settings, conversation_id: str, token: str
+) -> ConversationGrant:
+    """Verify ``conversation_id`` with a widget token, once: ``TokenInvalid`` for a forged or
+    expired token (``session_token_invalid``, ``session_token_expired``) and for one already
+    redeemed (``session_token_used``), which then grants nothing and changes nothing."""
+    if not conversation_id:
+        # A token spent without a conversation would verify nothing and be lost.
+        raise InvalidInput(code="missing_conversation", field="X-Conversation-Id")
+    now = utcnow()
+    verification.read_session_token(settings=settings, token=token, now=now)
+    jti, expires_at = _token_id(token)
+    await session.execute(delete(RedeemedWidgetToken).where(RedeemedWidgetToken.expires_at <= now))
+    session.add(RedeemedWidgetToken(jti=jti, redeemed_at=now, expires_at=expires_at))
+    try:
+        await session.flush()
+    except IntegrityError:  # redeemed before, or by a concurrent request that won the race
+        raise TokenInvalid(code="session_token_used") from None
+    return await verification.verify_with_session_token(
+        session=session, settings=settings, conversation_id=conversation_id, token=token
     )
