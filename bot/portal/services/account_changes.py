@@ -5,7 +5,9 @@ The chat's grant proves who the tenant is, not that a new address reaches them: 
 identifier only takes effect once the link emailed to the *new* address is followed, and then
 the old address is told. The link opens a page with a button (mail scanners prefetch links, a
 bare GET must not change anything). The chat gets the same answer whether or not the new
-address already belongs to another household; that is told by email to that address only.
+address already belongs to another household (a token is drawn either way, so the timing hardly
+differs); that is told by email to that address only. Emails to one address are limited
+(``mail_limits``): past the limit nothing is sent nor revoked, with the same answer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.errors import Conflict, InvalidInput, NotFound, TokenInvalid
 from bot.portal.models import Account, AccountStatus, OneTimeToken, TokenPurpose
-from bot.portal.services import accounts, ratelimit, recovery, verification
+from bot.portal.services import accounts, mail_limits, ratelimit, recovery, verification
 from bot.portal.services.households import live_account_by_email
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.registration import limit_attempts
@@ -92,7 +94,12 @@ async def request_identifier_change(
     await _limit(
         session=session, settings=settings, conversation_id=conversation_id, account=account
     )
-    if await live_account_by_email(session=session, email=address) is not None:
+    taken = await live_account_by_email(session=session, email=address) is not None
+    if not await mail_limits.may_email(session=session, recipient=address):
+        await _shadow_change_link(session=session, settings=settings, to=address)
+        return mask_email(address)
+    if taken:
+        await mail_limits.shadow_token(session=session, purpose=TokenPurpose.IDENTIFIER_CHANGE)
         await enqueue_email(
             session=session,
             to=address,
@@ -117,6 +124,18 @@ async def request_identifier_change(
         ttl_hours=int(IDENTIFIER_CHANGE_TTL.total_seconds() // 3600),
     )
     return mask_email(address)
+
+
+async def _shadow_change_link(*, session: AsyncSession, settings: Settings, to: str) -> None:
+    """The work of sending an identifier-change link, sending nothing and revoking nothing."""
+    raw = await mail_limits.shadow_token(session=session, purpose=TokenPurpose.IDENTIFIER_CHANGE)
+    await mail_limits.shadow_email(
+        session=session,
+        to=to,
+        template="identifier_change",
+        link=f"{settings.public_base_url}{IDENTIFIER_CHANGE_PATH}?jeton={raw}",
+        ttl_hours=int(IDENTIFIER_CHANGE_TTL.total_seconds() // 3600),
+    )
 
 
 async def pending_identifier_change(*, session: AsyncSession, token: str) -> OneTimeToken:
@@ -175,7 +194,10 @@ async def request_password_change(
     await _limit(
         session=session, settings=settings, conversation_id=conversation_id, account=account
     )
-    await recovery.send_reset_link(session=session, settings=settings, account=account)
+    if await mail_limits.may_email(session=session, recipient=account.email):
+        await recovery.send_reset_link(session=session, settings=settings, account=account)
+    else:
+        await recovery.shadow_reset_link(session=session, settings=settings, to=account.email)
     return mask_email(account.email)
 
 

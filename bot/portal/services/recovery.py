@@ -1,7 +1,9 @@
 """Forgotten identifier and forgotten password, as the help page describes them.
 
 The identifier (the account email) and reset links only ever travel by email; callers learn
-nothing about whether the details matched.
+nothing about whether the details matched, neither from the answer nor from its timing: details
+that match nobody, or an address that had its emails (``mail_limits``), do the same work as
+those that send one.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.models import Account, AccountStatus, TokenPurpose
+from bot.portal.services import mail_limits
 from bot.portal.services.households import live_account_by_email, live_account_of, match_household
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.passwords import hash_password
-from bot.portal.services.registration import limit_attempts, resend_activation
+from bot.portal.services.registration import answer_activation_request, limit_attempts
 from bot.portal.services.rules import (
     check_password,
     normalise_client_number,
@@ -40,17 +43,18 @@ async def remind_identifier(
         session=session, settings=settings, conversation_id=conversation_id, client_number=number
     )
     household = await match_household(session=session, client_number=number, surname=name)
-    if household is None:
-        return
-    account = await live_account_of(session=session, household_id=household.id)
-    if account is None:
-        return
-    await enqueue_email(
+    household_id = household.id if household is not None else mail_limits.NO_ID
+    account = await live_account_of(session=session, household_id=household_id)
+    # Details that reach nobody are counted under the client number, for the same work.
+    recipient = account.email if account is not None else f"client:{number}"
+    allowed = await mail_limits.may_email(session=session, recipient=recipient)
+    send = enqueue_email if allowed and account is not None else mail_limits.shadow_email
+    await send(
         session=session,
-        to=account.email,
+        to=recipient,
         template="identifier_reminder",
-        email=account.email,
-        pending=account.status == AccountStatus.PENDING,
+        email=recipient,
+        pending=account is not None and account.status == AccountStatus.PENDING,
         portal_url=settings.public_base_url,
     )
 
@@ -60,16 +64,20 @@ async def request_password_reset(
 ) -> None:
     """Email a single-use link to choose a new password (or the activation link if pending)."""
     address = normalise_email(email)
+    await limit_attempts(session=session, settings=settings, conversation_id=conversation_id)
     account = await live_account_by_email(session=session, email=address)
     if account is not None and account.status == AccountStatus.PENDING:
-        await resend_activation(
-            session=session, settings=settings, email=address, conversation_id=conversation_id
+        await answer_activation_request(
+            session=session, settings=settings, address=address, account=account
         )
-        return
-    await limit_attempts(session=session, settings=settings, conversation_id=conversation_id)
-    if account is None:
-        return
-    await send_reset_link(session=session, settings=settings, account=account)
+    elif await mail_limits.may_email(session=session, recipient=address) and account is not None:
+        await send_reset_link(session=session, settings=settings, account=account)
+    else:
+        await shadow_reset_link(session=session, settings=settings, to=address)
+
+
+def _reset_link(settings: Settings, raw: str) -> str:
+    return f"{settings.public_base_url}/compte/nouveau-mot-de-passe?jeton={raw}"
 
 
 async def send_reset_link(*, session: AsyncSession, settings: Settings, account: Account) -> None:
@@ -84,7 +92,19 @@ async def send_reset_link(*, session: AsyncSession, settings: Settings, account:
         session=session,
         to=account.email,
         template="password_reset",
-        link=f"{settings.public_base_url}/compte/nouveau-mot-de-passe?jeton={raw}",
+        link=_reset_link(settings, raw),
+        ttl_minutes=settings.reset_ttl_minutes,
+    )
+
+
+async def shadow_reset_link(*, session: AsyncSession, settings: Settings, to: str) -> None:
+    """The work of ``send_reset_link``, sending nothing and revoking nothing."""
+    raw = await mail_limits.shadow_token(session=session, purpose=TokenPurpose.PASSWORD_RESET)
+    await mail_limits.shadow_email(
+        session=session,
+        to=to,
+        template="password_reset",
+        link=_reset_link(settings, raw),
         ttl_minutes=settings.reset_ttl_minutes,
     )
 

@@ -4,7 +4,8 @@ Rules from the help page: one registration per household; it needs the 8-digit c
 the surname of the lease's main signatory and a valid email; the emailed link must be followed to
 activate; a confirmation email follows. Whatever the outcome, the caller gets the same answer, so
 the chat never reveals whether a client number, surname or email exists: the outcome is told by
-email to the address given.
+email to the address given. Emails to one address are limited (``mail_limits``): past the limit
+nothing is sent nor changed, with the same answer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.errors import InvalidInput
 from bot.portal.models import Account, AccountStatus, Household, TokenPurpose, utcnow
-from bot.portal.services import ratelimit
+from bot.portal.services import mail_limits, ratelimit
 from bot.portal.services.households import (
     live_account_by_email,
     live_account_of,
@@ -54,6 +55,10 @@ async def limit_attempts(
         )
 
 
+def _activation_link(settings: Settings, raw: str) -> str:
+    return f"{settings.public_base_url}/compte/activer?jeton={raw}"
+
+
 async def _send_activation(*, session: AsyncSession, settings: Settings, account: Account) -> None:
     raw = await issue_token(
         session=session,
@@ -65,7 +70,19 @@ async def _send_activation(*, session: AsyncSession, settings: Settings, account
         session=session,
         to=account.email,
         template="activation",
-        link=f"{settings.public_base_url}/compte/activer?jeton={raw}",
+        link=_activation_link(settings, raw),
+        ttl_hours=settings.activation_ttl_hours,
+    )
+
+
+async def _shadow_activation(*, session: AsyncSession, settings: Settings, to: str) -> None:
+    """The work of ``_send_activation``, sending nothing and revoking nothing."""
+    raw = await mail_limits.shadow_token(session=session, purpose=TokenPurpose.ACTIVATION)
+    await mail_limits.shadow_email(
+        session=session,
+        to=to,
+        template="activation",
+        link=_activation_link(settings, raw),
         ttl_hours=settings.activation_ttl_hours,
     )
 
@@ -90,6 +107,8 @@ async def register(
     await limit_attempts(
         session=session, settings=settings, conversation_id=conversation_id, client_number=number
     )
+    if not await mail_limits.may_email(session=session, recipient=address):
+        return
     household = await match_household(session=session, client_number=number, surname=name)
     if household is None or _moved_out(household):
         await enqueue_email(session=session, to=address, template="registration_unmatched")
@@ -127,11 +146,23 @@ async def resend_activation(
     address = normalise_email(email)
     await limit_attempts(session=session, settings=settings, conversation_id=conversation_id)
     account = await live_account_by_email(session=session, email=address)
-    if account is None:
-        return
-    if account.status == AccountStatus.PENDING:
+    await answer_activation_request(
+        session=session, settings=settings, address=address, account=account
+    )
+
+
+async def answer_activation_request(
+    *, session: AsyncSession, settings: Settings, address: str, account: Account | None
+) -> None:
+    """A fresh activation link if ``account`` (the live account of ``address``) waits for it, a
+    reminder that it is active otherwise, nothing if there is none or ``address`` had its
+    emails. Each case does the same work: a token (or its shadow), an email (or its shadow)."""
+    if not await mail_limits.may_email(session=session, recipient=address) or account is None:
+        await _shadow_activation(session=session, settings=settings, to=address)
+    elif account.status == AccountStatus.PENDING:
         await _send_activation(session=session, settings=settings, account=account)
     else:
+        await mail_limits.shadow_token(session=session, purpose=TokenPurpose.ACTIVATION)
         await enqueue_email(
             session=session,
             to=address,

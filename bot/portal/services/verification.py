@@ -3,8 +3,8 @@
 Two ways in: a 6-digit code emailed to the account's address (10 minutes, 5 attempts, stored as
 an HMAC keyed with the portal's secret), or a signed, short-lived session token minted by the
 logged-in tenant page that hosts the widget. Either one creates a grant for the conversation,
-valid for a bounded time. Starting a verification answers the same whether or not the details
-match an account.
+valid for a bounded time. Starting a verification answers the same, with the same work, whether
+or not the details match an account; codes to one address are limited (``mail_limits``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bot.portal.models import (
     VerificationChallenge,
     utcnow,
 )
+from bot.portal.services import mail_limits
 from bot.portal.services.households import live_account_by_email, live_account_of, match_household
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.registration import limit_attempts
@@ -53,7 +54,8 @@ async def _find_account(
             client_number=normalise_client_number(client_number),
             surname=normalise_surname(surname),
         )
-        account = household and await live_account_of(session=session, household_id=household.id)
+        household_id = household.id if household is not None else mail_limits.NO_ID
+        account = await live_account_of(session=session, household_id=household_id)
     return account if account is not None and account.status == AccountStatus.ACTIVE else None
 
 
@@ -95,14 +97,20 @@ async def start_verification(
             expires_at=now + timedelta(minutes=settings.verification_code_minutes),
         )
     )
+    # Details that reach nobody are counted under what was typed, for the same work.
     if account is not None:
-        await enqueue_email(
-            session=session,
-            to=account.email,
-            template="verification_code",
-            code=code,
-            minutes=settings.verification_code_minutes,
-        )
+        recipient = account.email
+    else:
+        recipient = normalise_email(email) if email else f"client:{number}"
+    allowed = await mail_limits.may_email(session=session, recipient=recipient)
+    send = enqueue_email if allowed and account is not None else mail_limits.shadow_email
+    await send(
+        session=session,
+        to=recipient,
+        template="verification_code",
+        code=code,
+        minutes=settings.verification_code_minutes,
+    )
     await session.flush()
 
 

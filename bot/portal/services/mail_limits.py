@@ -1,0 +1,108 @@
+"""How many emails with a code or a link one address may receive, and the same work for every
+input whether it matches an account or not.
+
+The anonymous routes (registration, activation resend, password reset, identifier reminder,
+verification code) email an address somebody typed, or the account's own; so do the verified
+identifier and password changes. Each such email is counted per recipient (a SHA-256 of the
+lowercased address, never the address) in the windows of ``PER_ADDRESS``; past a limit the
+email is silently not sent. The caller's answer stays the same, so a refusal tells nothing,
+and nothing is revoked: the link sent last keeps working.
+
+Inputs that match nobody are counted too, under the address typed (or, with no address, the
+client number), and the path that sends nothing, for want of an account or past a limit, does
+the work of the path that sends: ``shadow_token`` and ``shadow_email`` run the same statements,
+random token, hashing, template rendering and encryption on rows that cannot exist, and write
+nothing. Neither the answer nor its timing tells known inputs from unknown ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import false, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.portal.models import OneTimeToken, OutboxEmail, TokenPurpose, utcnow
+from bot.portal.services import ratelimit
+from bot.portal.services.tokens import digest
+from bot.portal.templating import render_email
+
+#: (emails, window) for one recipient, shortest window first: at most 5 per quarter of an hour
+#: and 20 per day.
+PER_ADDRESS: tuple[tuple[int, timedelta], ...] = (
+    (5, timedelta(minutes=15)),
+    (20, timedelta(days=1)),
+)
+
+#: No account, household or token has this id (they start at 1): shadow statements match nothing.
+NO_ID = -1
+
+
+def recipient_keys(recipient: str) -> list[str]:
+    """The counter keys of ``recipient``, one per window of ``PER_ADDRESS``."""
+    hashed = hashlib.sha256(recipient.strip().lower().encode()).hexdigest()
+    return [f"email:{hashed}:{int(window.total_seconds())}s" for _limit, window in PER_ADDRESS]
+
+
+async def may_email(*, session: AsyncSession, recipient: str) -> bool:
+    """Count one email to ``recipient`` (an address, or what stands for an input that reaches
+    nobody); ``False`` once a window of ``PER_ADDRESS`` is full.
+
+    A statement runs for every window each time, so a refusal costs what an acceptance does;
+    past a full window the longer ones are asked with a limit of 0, which counts nothing: a
+    flood within a quarter of an hour does not use up the day's emails.
+    """
+    allowed = True
+    for key, (limit, window) in zip(recipient_keys(recipient), PER_ADDRESS, strict=True):
+        taken = await ratelimit.take(
+            session=session, key=key, limit=limit if allowed else 0, window=window
+        )
+        allowed = allowed and taken
+    return allowed
+
+
+async def shadow_token(*, session: AsyncSession, purpose: TokenPurpose) -> str:
+    """What ``tokens.issue_token`` does, for no account: the revoking UPDATE (no row matches),
+    a random token and its digest, an INSERT of no row. Returns the token, for a shadow link."""
+    now = utcnow()
+    await session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.account_id == NO_ID,
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    raw = secrets.token_urlsafe(32)
+    await _insert_nothing(
+        session,
+        OneTimeToken,
+        account_id=NO_ID,
+        purpose=purpose,
+        token_hash=digest(raw),
+        created_at=now,
+        expires_at=now,
+    )
+    return raw
+
+
+async def shadow_email(*, session: AsyncSession, to: str, template: str, **context: object) -> None:
+    """What ``outbox.enqueue_email`` does, sending nothing: the email is rendered, its columns
+    bound (and encrypted) as for a real row, and the INSERT inserts no row."""
+    subject, body = render_email(template, **context)
+    await _insert_nothing(
+        session, OutboxEmail, to_address=to, subject=subject, text_body=body, template=template
+    )
+
+
+async def _insert_nothing(session: AsyncSession, model: Any, **values: object) -> None:
+    """``INSERT INTO <table> (...) SELECT <values> WHERE false``: bound with the columns' own
+    types (so with their processing), executed, and no row written."""
+    columns = model.__table__.c
+    row = select(*(literal(value, columns[name].type) for name, value in values.items()))
+    await session.execute(insert(model).from_select(list(values), row.where(false())))
