@@ -26,11 +26,13 @@ from bot.portal.models import (
     OneTimeToken,
     OutboxEmail,
     Payment,
+    RateLimitCounter,
     StoredUpload,
     VerificationChallenge,
     utcnow,
 )
 from bot.portal.services import account_changes, payments
+from bot.portal.services.mail_limits import recipient_keys
 from bot.settings import Settings
 from bot.staff.retention.household import HOUSEHOLD_ERASED
 from tests.portal.support import Portal
@@ -138,6 +140,10 @@ async def test_erasing_deletes_conversations_and_logins_and_keeps_what_the_law_r
     sessions = portal.sessions
     household = await household_id(sessions, NGUYEN)
     payments_before = await count(sessions, select(Payment.id))
+    minh_counters = select(RateLimitCounter.id).where(
+        RateLimitCounter.key.in_(recipient_keys(MINH))
+    )
+    assert await count(sessions, minh_counters) > 0
 
     wrong = await admin.post(f"{PAGE}/{NGUYEN}", {"confirmation": "11223345"})
     assert wrong.status_code == 400
@@ -166,6 +172,8 @@ async def test_erasing_deletes_conversations_and_logins_and_keeps_what_the_law_r
         assert account.status == AccountStatus.UNSUBSCRIBED
         assert await session.scalar(select(func.count()).select_from(OneTimeToken)) == 0
         assert MINH not in {e.to_address for e in await session.scalars(select(OutboxEmail))}
+        # Not even the per-address email counters (keyed by a hash of the address).
+        assert await session.scalar(select(func.count()).select_from(minh_counters.subquery())) == 0
         # Kept: the lease, the payment, the pending mandate and its RIB; not the refused ones.
         assert await session.get(Household, household) is not None
         statuses = list(

@@ -52,6 +52,7 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.models.direct_debit import direct_debit_leases
+from bot.portal.services.mail_limits import recipient_keys
 from bot.portal.services.rules import normalise_client_number
 from bot.portal.services.tenant_login import email_key
 from bot.settings import Settings
@@ -289,6 +290,7 @@ async def _erase_portal_rows(session: AsyncSession, scope: _Scope) -> None:
     keys += [f"account:{account_id}" for account_id in scope.account_ids]
     keys += [f"conversation:{conversation_id}" for conversation_id in scope.conversation_ids]
     keys += [f"login-email:{email_key(address)}" for address in scope.addresses]
+    keys += [key for address in scope.addresses for key in recipient_keys(address)]
     await session.execute(delete(RateLimitCounter).where(RateLimitCounter.key.in_(keys)))
     now = utcnow()
     for account in await session.scalars(select(Account).where(Account.id.in_(scope.account_ids))):
