@@ -1,15 +1,27 @@
-"""Reading request bodies defensively: malformed, wrong-typed or oversized input is a 400."""
+"""Reading requests defensively: malformed, wrong-typed or oversized input is a 400, and a row id
+in a path that no row can have is a 404, before anything reaches the database.
+
+Row ids in paths use the route type ``id`` of an ``IdBlueprint`` (``/uploads/<slot_id:id>``),
+never Sanic's ``int``: ``int`` takes ``-5``, ``٣`` or a hundred digits, and the database
+answers a number beyond its column with an error (a 500) rather than with no row.
+"""
 
 from __future__ import annotations
 
 import json as jsonlib
 from typing import Any
 
-from sanic import Request
+from sanic import Blueprint, Request, Sanic
+from sanic_routing import BaseRouter
 
 from bot.portal.errors import InvalidInput
 
 MAX_FIELD_LENGTH = 500
+#: The largest row id: the id columns are INTEGER, 32-bit on PostgreSQL (asyncpg refuses a
+#: bigger parameter; SQLite overflows past 2**63), and no table comes near it.
+MAX_ID = 2**31 - 1
+#: The route parameter type of a row id (``<name:id>``, in an ``IdBlueprint``).
+ID = "id"
 
 
 def json_object(request: Request) -> dict[str, Any]:
@@ -61,8 +73,39 @@ def int_field(body: dict[str, Any], name: str, *, missing: str = "") -> int:
         raise InvalidInput(
             missing or f"Le champ « {name} » est obligatoire.", code="missing_field", field=name
         )
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
-        return int(value.strip())
+    digits = value.strip() if isinstance(value, str) else ""
+    # ASCII digits only: "²" is a digit to str.isdigit() and no number to int().
+    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+        return int(digits)
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_ID:  # no day or id is that large; the database would refuse it
+            raise InvalidInput(code="out_of_range", field=name)
         return value
     raise InvalidInput(f"Le champ « {name} » doit être un nombre.", code="wrong_type", field=name)
+
+
+# --------------------------------------------------------------------------- row ids in paths
+
+
+def row_id(segment: str) -> int:
+    """The row id a path segment names: 1 to ``MAX_ID`` in ASCII digits, else ``ValueError``,
+    which makes Sanic's router find no route (404 ``not_found``)."""
+    if not (segment.isascii() and segment.isdigit()) or len(segment) > len(str(MAX_ID)):
+        raise ValueError(f"not a row id: {segment[:20]!r}")
+    value = int(segment)
+    if not 1 <= value <= MAX_ID:
+        raise ValueError(f"not a row id: {segment[:20]!r}")
+    return value
+
+
+def register_id_type(router: BaseRouter) -> None:
+    """Give ``router`` the route type ``id`` (before any route using it is added)."""
+    router.register_pattern(ID, row_id, r"^\d{1,10}$")
+
+
+class IdBlueprint(Blueprint):
+    """A blueprint whose routes take row ids as ``<name:id>``."""
+
+    def register(self, app: Sanic, options: dict) -> None:
+        register_id_type(app.router)
+        super().register(app, options)

@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, json
 from sqlalchemy import select
 
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import json_object, text_field
+from bot.portal.api.inputs import IdBlueprint, json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.models import StoredUpload
 from bot.portal.services import uploads
 
-bp = Blueprint("uploads_api", url_prefix="/api/v1")
+bp = IdBlueprint("uploads_api", url_prefix="/api/v1")
 
 
 def _kinds(body: dict[str, object]) -> frozenset[str]:
@@ -47,7 +47,7 @@ async def create_slot(request: Request) -> HTTPResponse:
     )
 
 
-@bp.get("/uploads/<slot_id:int>")
+@bp.get("/uploads/<slot_id:id>")
 @service_token_required
 async def slot_state(request: Request, slot_id: int) -> HTTPResponse:
     async with request.app.ctx.sessions() as session:

@@ -3,12 +3,12 @@ and the audit log. The rules and the audit entries are in ``services/accounts.py
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
 
 from bot.portal.api.errors import status_of
-from bot.portal.api.inputs import form_field
+from bot.portal.api.inputs import IdBlueprint, form_field
 from bot.portal.errors import InvalidInput, PortalError
 from bot.portal.models import StaffAccount, StaffRole, utcnow
 from bot.portal.services import web_security
@@ -24,7 +24,7 @@ from bot.staff.web.auth import (
     staff_required,
 )
 
-bp = Blueprint("staff_admin")
+bp = IdBlueprint("staff_admin")
 
 ACCOUNTS = "/staff/administration/comptes"
 JOURNAL = "/staff/administration/journal"
@@ -134,19 +134,19 @@ async def _set_active(request: Request, account_id: int, *, active: bool) -> HTT
     return redirect(f"{ACCOUNTS}?fait={done}", status=303, headers=HEADERS)
 
 
-@bp.post(f"{ACCOUNTS}/<account_id:int>/desactivation")
+@bp.post(f"{ACCOUNTS}/<account_id:id>/desactivation")
 @admin_required
 async def deactivate(request: Request, account_id: int) -> HTTPResponse:
     return await _set_active(request, account_id, active=False)
 
 
-@bp.post(f"{ACCOUNTS}/<account_id:int>/reactivation")
+@bp.post(f"{ACCOUNTS}/<account_id:id>/reactivation")
 @admin_required
 async def reactivate(request: Request, account_id: int) -> HTTPResponse:
     return await _set_active(request, account_id, active=True)
 
 
-@bp.post(f"{ACCOUNTS}/<account_id:int>/deverrouillage")
+@bp.post(f"{ACCOUNTS}/<account_id:id>/deverrouillage")
 @admin_required
 async def unlock(request: Request, account_id: int) -> HTTPResponse:
     try:
@@ -162,7 +162,7 @@ async def unlock(request: Request, account_id: int) -> HTTPResponse:
     return redirect(f"{ACCOUNTS}?fait=deverrouille", status=303, headers=HEADERS)
 
 
-@bp.post(f"{ACCOUNTS}/<account_id:int>/role")
+@bp.post(f"{ACCOUNTS}/<account_id:id>/role")
 @admin_required
 async def change_role(request: Request, account_id: int) -> HTTPResponse:
     try:

@@ -20,10 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sanic import Blueprint, Request, Sanic
+from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json, raw, redirect
 
 from bot.portal.api.errors import status_of
+from bot.portal.api.inputs import IdBlueprint
 from bot.portal.errors import InvalidInput, PortalError
 from bot.portal.models import HandoffRequest, StaffRole, utcnow
 from bot.portal.services import handoff, opening_hours
@@ -32,7 +33,7 @@ from bot.staff.takeover import transcript
 from bot.staff.takeover.rasa_api import RasaApiError, RasaClient
 from bot.staff.web.auth import HEADERS, french_datetime, record_action, staff_page, staff_required
 
-bp = Blueprint("staff_takeover")
+bp = IdBlueprint("staff_takeover")
 
 QUEUE = "/staff/reprises"
 SCRIPT = "/staff/static/takeover.js"
@@ -162,13 +163,13 @@ async def _refused(request: Request, handoff_id: int, error: Exception, message:
     )
 
 
-@bp.get(f"{QUEUE}/<handoff_id:int>")
+@bp.get(f"{QUEUE}/<handoff_id:id>")
 @staff_required()
 async def conversation(request: Request, handoff_id: int) -> HTTPResponse:
     return await _conversation_page(request, handoff_id)
 
 
-@bp.get(f"{QUEUE}/<handoff_id:int>/messages")
+@bp.get(f"{QUEUE}/<handoff_id:id>/messages")
 @staff_required()
 async def new_lines(request: Request, handoff_id: int) -> HTTPResponse:
     """What the page polls: the lines after ``depuis``, and whether the bot is paused."""
@@ -193,7 +194,7 @@ async def new_lines(request: Request, handoff_id: int) -> HTTPResponse:
     return json(body, headers=HEADERS)
 
 
-@bp.post(f"{QUEUE}/<handoff_id:int>/prise")
+@bp.post(f"{QUEUE}/<handoff_id:id>/prise")
 @staff_required()
 async def take(request: Request, handoff_id: int) -> HTTPResponse:
     staff = request.ctx.staff
@@ -223,7 +224,7 @@ def _message(request: Request) -> str:
     return message
 
 
-@bp.post(f"{QUEUE}/<handoff_id:int>/reponse")
+@bp.post(f"{QUEUE}/<handoff_id:id>/reponse")
 @staff_required()
 async def reply(request: Request, handoff_id: int) -> HTTPResponse:
     staff = request.ctx.staff
@@ -247,7 +248,7 @@ async def reply(request: Request, handoff_id: int) -> HTTPResponse:
     return _back(handoff_id, "envoye")
 
 
-@bp.post(f"{QUEUE}/<handoff_id:int>/restitution")
+@bp.post(f"{QUEUE}/<handoff_id:id>/restitution")
 @staff_required()
 async def hand_back(request: Request, handoff_id: int) -> HTTPResponse:
     try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, raw, redirect
 
 from bot.portal.api.errors import status_of
-from bot.portal.api.inputs import form_field
+from bot.portal.api.inputs import IdBlueprint, form_field
 from bot.portal.errors import Conflict, InvalidInput
 from bot.portal.models import StoredUpload, utcnow
 from bot.portal.services import web_security
@@ -23,11 +23,11 @@ from bot.staff.errors import StaffNotAllowed
 from bot.staff.services import direct_debit_decisions, validation_queue, validations
 from bot.staff.web.auth import HEADERS, forbidden, french_datetime, staff_page, staff_required
 
-bp = Blueprint("staff_validations")
+bp = IdBlueprint("staff_validations")
 
 QUEUE = "/staff/validations"
-CERTIFICATE = f"{QUEUE}/assurance/<certificate_id:int>"
-DIRECT_DEBIT = f"{QUEUE}/prelevement/<request_id:int>"
+CERTIFICATE = f"{QUEUE}/assurance/<certificate_id:id>"
+DIRECT_DEBIT = f"{QUEUE}/prelevement/<request_id:id>"
 #: What the queue confirms after a decision (``?fait=``).
 DONE = {"accepte", "refuse", "complement", "active"}
 #: The files are the tenant's: shown inside the detail page (same origin) or on their own,
