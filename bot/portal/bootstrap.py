@@ -5,13 +5,19 @@ from __future__ import annotations
 from datetime import date
 
 from bot.portal.db import create_database, create_engine, session_factory
+from bot.portal.models.encrypted import use_data_key
 from bot.portal.services.demo import load_demo_data
+from bot.privacy.files import private_dir
 from bot.settings import Settings
 
 
 async def prepare_database(settings: Settings, *, demo: bool = True) -> bool:
-    """Create the tables; load the demo data into an empty database. True if it was loaded."""
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    """Create the tables; load the demo data into an empty database. True if it was loaded.
+
+    The var directory (databases, Maildir, logs) is left to its owner only.
+    """
+    private_dir(settings.var_dir)
+    use_data_key(settings.data_encryption_key)
     engine = create_engine(settings.resolved_database_url)
     try:
         await create_database(engine)

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
-from sqlalchemy import MetaData, event, inspect, text
+from sqlalchemy import (
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.sql.expression import ColumnElement
 
-from bot.portal.models import Base
+from bot.portal.models import Base, OutboxAttachment, OutboxEmail
+from bot.portal.models.encrypted import FERNET_PREFIX, EncryptedBytes, EncryptedText
+from bot.privacy.files import private_sqlite_url
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +57,22 @@ def session_factory(engine: AsyncEngine) -> sessionmaker:
 
 
 async def create_database(engine: AsyncEngine) -> None:
-    """Create missing tables and add missing nullable columns.
+    """Create missing tables and add missing nullable columns; leave no secret in clear.
 
     The schema only grows for now: a database made by an earlier version gets the new tables
-    and the new optional columns; a new required column stops start-up with its name.
+    and the new optional columns; a new required column stops start-up with its name. A SQLite
+    file is readable by its owner only. What an earlier version kept in clear is sealed
+    (``seal_legacy_secrets``).
     """
+    private_sqlite_url(engine.url)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
         added = await connection.run_sync(add_missing_columns, Base.metadata)
+        sealed = await connection.run_sync(seal_legacy_secrets, Base.metadata)
     for column in added:
         log.info("schema: added column %s", column)
+    for what in sealed:
+        log.info("secrets at rest: %s", what)
 
 
 def add_missing_columns(connection: Connection, metadata: MetaData) -> list[str]:
@@ -70,3 +94,64 @@ def add_missing_columns(connection: Connection, metadata: MetaData) -> list[str]
             connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
             added.append(f"{table.name}.{column.name}")
     return added
+
+
+def seal_legacy_secrets(connection: Connection, metadata: MetaData) -> list[str]:
+    """What earlier versions kept in clear: bodies and attachments of emails already sent or
+    given up on are emptied, and clear values of encrypted columns encrypted (widened first
+    where the database enforces a length). Idempotent; return what was done."""
+    done = []
+    emails, attachments = OutboxEmail.__table__, OutboxAttachment.__table__
+    finished = or_(emails.c.sent_at.is_not(None), emails.c.failed_at.is_not(None))
+    cleared = connection.execute(
+        update(emails).where(finished, emails.c.text_body != "").values(text_body="")
+    ).rowcount
+    connection.execute(
+        update(attachments)
+        .where(
+            attachments.c.email_id.in_(select(emails.c.id).where(finished)),
+            func.length(attachments.c.data) > 0,
+        )
+        .values(data=b"")
+    )
+    if cleared:
+        done.append(f"{cleared} delivered email(s) emptied")
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, (EncryptedText, EncryptedBytes)):
+                _widen(connection, table, column.name)
+                count = _seal_column(connection, table, column.name)
+                if count:
+                    done.append(f"{table.name}.{column.name}: {count} value(s) encrypted")
+    return done
+
+
+def _widen(connection: Connection, table: Table, name: str) -> None:
+    """A column that was ``VARCHAR(34)`` (an IBAN in clear) becomes ``TEXT``: tokens are longer."""
+    if connection.dialect.name == "sqlite":  # SQLite does not enforce lengths
+        return
+    present = {c["name"]: c["type"] for c in inspect(connection).get_columns(table.name)}
+    if isinstance(present.get(name), String) and getattr(present[name], "length", None):
+        connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {name} TYPE TEXT"))
+
+
+def _seal_column(connection: Connection, table: Table, name: str) -> int:
+    column = table.c[name]
+    is_text = isinstance(column.type, EncryptedText)
+    raw = type_coerce(column, Text() if is_text else LargeBinary())
+    prefix = FERNET_PREFIX if is_text else FERNET_PREFIX.encode("ascii")
+    head = type_coerce(func.substr(raw, 1, len(prefix)), raw.type)
+    clear = select(*table.primary_key.columns).where(
+        raw.is_not(None), func.length(raw) > 0, head != prefix
+    )
+    count = 0
+    for key in connection.execute(clear).all():
+        value = connection.execute(select(raw).where(*_same_key(table, key))).scalar_one()
+        # Written through the column's type, which encrypts.
+        connection.execute(update(table).where(*_same_key(table, key)).values({name: value}))
+        count += 1
+    return count
+
+
+def _same_key(table: Table, key: Sequence[object]) -> list[ColumnElement]:
+    return [column == part for column, part in zip(table.primary_key.columns, key, strict=True)]

@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.db import create_engine, session_factory
+from bot.portal.models.encrypted import use_data_key
 from bot.portal.services.accounts import deactivate_moved_out
 from bot.portal.services.direct_debit import purge_expired_drafts
 from bot.portal.services.french_dates import FRANCE
@@ -71,6 +72,7 @@ class DailyJobsFailed(Exception):
 
 async def run_daily_jobs(settings: Settings, today: date) -> dict[str, int]:
     """Run every daily job for ``today``; return what each one did (a count)."""
+    use_data_key(settings.data_encryption_key)
     engine = create_engine(settings.resolved_database_url)
     sessions = session_factory(engine)
     results: dict[str, int] = {}

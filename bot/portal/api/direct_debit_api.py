@@ -3,26 +3,34 @@
 ``GET /api/v1/direct-debit/profile`` prefills the contact details; ``POST /api/v1/iban-checks``
 validates an IBAN and proposes the bank; ``PUT /api/v1/direct-debit/iban`` keeps the IBAN
 typed in the chat for the conversation (the chat itself never keeps it);
-``POST /api/v1/direct-debits`` records the request, with that IBAN unless one is given, and
-emails the SEPA mandate. IBANs never appear in logs; answers show them only masked, except the
-check, which echoes what the tenant has just typed, formatted.
+``DELETE /api/v1/direct-debit/iban`` forgets it, and the RIB sent for the form, when the tenant
+gives the request up; ``POST /api/v1/direct-debits`` records the request, with that IBAN unless
+one is given, and emails the SEPA mandate. IBANs never appear in logs; answers show them only
+masked, except the check, which echoes what the tenant has just typed, formatted.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, empty, json
 
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import int_field, json_object, text_field
+from bot.portal.api.inputs import conversation_id, int_field, json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.models import DEBIT_DAYS
+from bot.portal.models.encrypted import use_data_key
 from bot.portal.services import direct_debit
 from bot.portal.services.iban import check_iban, mask_iban
 
 bp = Blueprint("direct_debit_api", url_prefix="/api/v1")
+
+
+@bp.before_server_start
+async def use_settings_data_key(app: Sanic, _loop: object) -> None:
+    """IBANs (and queued emails) are encrypted with the key of the settings the portal got."""
+    use_data_key(app.ctx.settings.data_encryption_key)
 
 
 def _references(body: dict[str, Any]) -> list[str] | None:
@@ -97,6 +105,21 @@ async def remember_iban(request: Request) -> HTTPResponse:
             "bic": checked.bic,
         }
     )
+
+
+@bp.delete("/direct-debit/iban")
+@service_token_required
+async def forget_iban(request: Request) -> HTTPResponse:
+    """The form was given up: the IBAN kept for the conversation and the RIB sent through
+    ``?rib_slot_id=`` (if no request uses it) are deleted. No grant is needed: a conversation
+    whose verification expired may still take back what it gave."""
+    slot = request.args.get("rib_slot_id")
+    rib_slot_id = None if slot is None else int_field({"rib_slot_id": slot}, "rib_slot_id")
+    async with request.app.ctx.sessions.begin() as session:
+        await direct_debit.discard_draft(
+            session=session, conversation_id=conversation_id(request), rib_slot_id=rib_slot_id
+        )
+    return empty()
 
 
 @bp.post("/direct-debits")

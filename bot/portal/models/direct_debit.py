@@ -1,7 +1,8 @@
 """Direct-debit requests: what the tenant asked for, and the SEPA mandate they must sign.
 
-The portal is the system of record, so the IBAN is stored in full; it is never logged and
-shown elsewhere only masked.
+The portal is the system of record, so the IBAN is stored in full, encrypted with the data key
+(``models/encrypted.py``); it is never logged and shown elsewhere only masked, except to staff
+comparing it with the signed mandate.
 
 A request waits ``pending_signature`` until staff receive the signed mandate and an original
 RIB (``active``: its leases get the debit day; an older active request for the same leases
@@ -28,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from bot.portal.models.base import Base, UTCDateTime, utcnow
+from bot.portal.models.encrypted import EncryptedText
 
 #: The days of the month the landlord can debit the rent (help page: "le 2, le 7 ou le 10").
 DEBIT_DAYS = (2, 7, 10)
@@ -69,7 +71,7 @@ class DirectDebitRequest(Base):
     household_id = Column(Integer, ForeignKey("households.id"), nullable=False, index=True)
     account_id = Column(Integer, ForeignKey("accounts.id"), nullable=True)
     mandate_reference = Column(String(35), unique=True, nullable=False)  # SEPA: 35 chars max
-    iban = Column(String(34), nullable=False)  # compact, upper case
+    iban = Column(EncryptedText, nullable=False)  # compact, upper case; encrypted at rest
     bic = Column(String(11), nullable=True)
     bank_name = Column(String(120), nullable=False)
     holder_name = Column(String(120), nullable=False)
@@ -101,7 +103,8 @@ class DirectDebitDraft(Base):
     """The IBAN a conversation typed for a direct-debit request still being filled in.
 
     The chat never keeps the IBAN (the tracker store masks it at once), so the portal holds it
-    from the turn it is typed until the request is sent; it expires with the verification.
+    from the turn it is typed until the request is sent or the form cancelled (then deleted);
+    it expires with the verification, and the daily job deletes it once expired.
     """
 
     __tablename__ = "direct_debit_drafts"
@@ -109,6 +112,6 @@ class DirectDebitDraft(Base):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), unique=True, nullable=False)
     household_id = Column(Integer, ForeignKey("households.id"), nullable=False)
-    iban = Column(String(34), nullable=False)  # compact, upper case
+    iban = Column(EncryptedText, nullable=False)  # compact, upper case; encrypted at rest
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at = Column(UTCDateTime, nullable=False)

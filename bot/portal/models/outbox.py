@@ -1,11 +1,17 @@
-"""Emails waiting to be delivered: written in the same transaction as the change they announce."""
+"""Emails waiting to be delivered: written in the same transaction as the change they announce.
+
+Bodies carry codes and links with one-time tokens, attachments a prefilled mandate (with the
+IBAN): both are encrypted while they wait (``models/encrypted.py``), and emptied once the email
+is delivered or given up on. What stays for audit: recipient, subject, template, dates, attempts.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
 from bot.portal.models.base import Base, UTCDateTime, utcnow
+from bot.portal.models.encrypted import EncryptedBytes, EncryptedText
 
 
 class OutboxEmail(Base):
@@ -14,7 +20,7 @@ class OutboxEmail(Base):
     id = Column(Integer, primary_key=True)
     to_address = Column(String(254), nullable=False)
     subject = Column(String(255), nullable=False)
-    text_body = Column(Text, nullable=False)
+    text_body = Column(EncryptedText, nullable=False)  # "" once delivered or given up on
     template = Column(String(64), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     attempts = Column(Integer, nullable=False, default=0)
@@ -30,7 +36,7 @@ class OutboxEmail(Base):
 
 
 class OutboxAttachment(Base):
-    """A file sent with an email (a prefilled SEPA mandate...), kept until the email is."""
+    """A file sent with an email (a prefilled SEPA mandate...): its bytes go once it is sent."""
 
     __tablename__ = "outbox_attachments"
 
@@ -38,4 +44,4 @@ class OutboxAttachment(Base):
     email_id = Column(Integer, ForeignKey("outbox_emails.id"), nullable=False, index=True)
     filename = Column(String(160), nullable=False)
     content_type = Column(String(100), nullable=False)
-    data = Column(LargeBinary, nullable=False)
+    data = Column(EncryptedBytes, nullable=False)  # b"" once the email is delivered

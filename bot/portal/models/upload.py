@@ -1,16 +1,17 @@
 """Upload links and the files tenants send through them (a RIB, an insurance certificate...).
 
 A slot is an upload link: its token is random, only its SHA-256 is stored, it works once and
-expires. The file itself is kept in the database (``LargeBinary``), the same on SQLite and
-PostgreSQL, in the transaction that marks the slot used.
+expires. The file itself is kept in the database, encrypted (``EncryptedBytes``), the same on
+SQLite and PostgreSQL, in the transaction that marks the slot used.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlalchemy.orm import deferred, relationship
 
 from bot.portal.models.base import Base, UTCDateTime, utcnow
+from bot.portal.models.encrypted import EncryptedBytes
 
 #: What a slot may accept: ``"pdf"`` (application/pdf) and ``"image"`` (PNG or JPEG).
 UPLOAD_KINDS = frozenset({"pdf", "image"})
@@ -48,8 +49,9 @@ class StoredUpload(Base):
     content_type = Column(String(40), nullable=False)  # detected, not the browser's claim
     size = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=False)
-    # Loaded only on demand (``upload_for``): status checks need not fetch megabytes.
-    data = deferred(Column(LargeBinary, nullable=False))
+    # Loaded only on demand (``upload_for``): status checks need not fetch megabytes. Encrypted
+    # at rest: a RIB shows the IBAN.
+    data = deferred(Column(EncryptedBytes, nullable=False))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     slot = relationship("UploadSlot")

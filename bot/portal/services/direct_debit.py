@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ColumnElement
 
 from bot.portal.errors import Conflict, InvalidInput, NotFound
 from bot.portal.models import (
@@ -30,6 +31,8 @@ from bot.portal.models import (
     DirectDebitStatus,
     Household,
     Lease,
+    StoredUpload,
+    UploadSlot,
     utcnow,
 )
 from bot.portal.services import uploads
@@ -186,10 +189,52 @@ async def forget_draft(*, session: AsyncSession, conversation_id: str) -> None:
     )
 
 
+async def discard_draft(
+    *, session: AsyncSession, conversation_id: str, rib_slot_id: int | None = None
+) -> int:
+    """The tenant gave the request up ("annuler", "non" to the summary): forget the IBAN the
+    conversation typed and the RIB it sent through ``rib_slot_id``, unless a request uses that
+    file. Only a RIB of the draft's household goes; nothing to forget is no error. Return how
+    many things were deleted."""
+    draft = await session.scalar(
+        select(DirectDebitDraft).where(DirectDebitDraft.conversation_id == conversation_id)
+    )
+    if draft is None:
+        return 0
+    deleted = 1
+    if rib_slot_id is not None:
+        deleted += await _delete_unclaimed_ribs(
+            session,
+            UploadSlot.id == rib_slot_id,
+            UploadSlot.household_id == draft.household_id,
+        )
+    await session.delete(draft)
+    await session.flush()
+    return deleted
+
+
 async def purge_expired_drafts(*, session: AsyncSession) -> int:
-    """Drop the IBANs of requests that were never sent (daily job)."""
+    """Drop the IBANs of requests that were never sent (daily job): the drafts expired with
+    their verification, and the RIBs no request uses once their upload link has expired."""
+    now = utcnow()
     result = await session.execute(
-        delete(DirectDebitDraft).where(DirectDebitDraft.expires_at <= utcnow())
+        delete(DirectDebitDraft).where(DirectDebitDraft.expires_at <= now)
+    )
+    ribs = await _delete_unclaimed_ribs(session, UploadSlot.expires_at <= now)
+    return (result.rowcount or 0) + ribs
+
+
+async def _delete_unclaimed_ribs(session: AsyncSession, *slot_conditions: ColumnElement) -> int:
+    """Delete the RIB files, received through slots matching ``slot_conditions``, that no
+    direct-debit request refers to (a request keeps its RIB for staff)."""
+    slots = select(UploadSlot.id).where(UploadSlot.purpose == RIB_PURPOSE, *slot_conditions)
+    result = await session.execute(
+        delete(StoredUpload)
+        .where(
+            StoredUpload.slot_id.in_(slots),
+            StoredUpload.id.not_in(select(DirectDebitRequest.rib_upload_id)),
+        )
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
 

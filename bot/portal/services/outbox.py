@@ -2,6 +2,11 @@
 
 A crash between the change and the delivery loses nothing: the row stays until the SMTP relay
 accepts it. Failed attempts back off exponentially up to ``outbox_max_attempts``.
+
+Nothing secret outlives the delivery: while an email waits, its body (codes, links with
+one-time tokens) and attachments (a mandate with the IBAN) are encrypted (``OutboxEmail``);
+once the relay accepts it, or it is given up on, both are emptied in the same commit that
+records the outcome. Recipient, subject, template and dates stay, for audit.
 """
 
 from __future__ import annotations
@@ -84,5 +89,15 @@ async def deliver_due(
                 email.sent_at = utcnow()
                 email.last_error = None
                 sent += 1
+            if email.sent_at or email.failed_at:
+                _clear_contents(email)
             await session.commit()
         return sent
+
+
+def _clear_contents(email: OutboxEmail) -> None:
+    """Empty the body and the attachments' bytes (loaded with the email) of a finished email;
+    the attachments' names and types stay: what was sent."""
+    email.text_body = ""
+    for attachment in email.attachments:
+        attachment.data = b""
