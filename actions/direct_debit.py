@@ -7,6 +7,7 @@ mandate to sign and return.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -17,7 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ConfirmedFormSubmit, PortalAction, VerifiedFormValidation
 from actions.identity import conversation_of
-from actions.portal_client import PASSED_ON, PortalRejected
+from actions.portal_client import PASSED_ON, PortalClient, PortalClientError, PortalRejected
 from actions.uploads import UPLOAD_SLOT, ask_for_file, file_arrived
 
 FORM_SLOTS = (
@@ -51,6 +52,8 @@ REQUEST_PROBLEMS = {
 }
 _DAY_WORDS = {"deux": 2, "sept": 7, "dix": 10}
 
+log = logging.getLogger(__name__)
+
 
 def typed_day(text: str) -> int | None:
     """The day of the month in "7", "le 7", "le sept", "10 du mois"; None when there is none."""
@@ -63,6 +66,22 @@ def typed_day(text: str) -> int | None:
 
 def _address(tracker: Tracker, profile: dict[str, Any]) -> str:
     return tracker.get_slot("debit_address") or profile.get("address") or ""
+
+
+async def forget_iban(portal: PortalClient, tracker: Tracker) -> None:
+    """The request was given up: the portal deletes the IBAN it kept and the RIB sent for it.
+
+    Best effort: whatever the portal says, the tenant is told the request is cancelled (an
+    IBAN it could not delete now expires with the verification; the daily job deletes it).
+    """
+    try:
+        rib_slot_id = int(tracker.get_slot(UPLOAD_SLOT))
+    except (TypeError, ValueError):  # no RIB link yet
+        rib_slot_id = None
+    try:
+        await portal.forget_iban(conversation_id=conversation_of(tracker), rib_slot_id=rib_slot_id)
+    except PortalClientError:
+        log.warning("IBAN draft of %s not deleted now", tracker.sender_id)
 
 
 class ActionPrepareDirectDebit(PortalAction):
@@ -271,8 +290,24 @@ class ValidateDirectDebitForm(VerifiedFormValidation):
         )
 
 
+class ActionCancelDirectDebit(PortalAction):
+    """The tenant says "annuler" during the form: nothing of the request is kept, in the chat
+    or in the portal."""
+
+    def name(self) -> str:
+        return "action_cancel_direct_debit"
+
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        await forget_iban(self.portal, tracker)
+        dispatcher.utter_message(response="utter_direct_debit_cancelled")
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
 class ActionSubmitDirectDebit(ConfirmedFormSubmit):
-    """Record the request; the portal emails the prefilled SEPA mandate."""
+    """Record the request; the portal emails the prefilled SEPA mandate. Not confirmed or
+    refused, the request is given up: the portal forgets its IBAN and RIB."""
 
     form_slots = FORM_SLOTS
     confirmation_slot = "direct_debit_confirmed"
@@ -282,16 +317,32 @@ class ActionSubmitDirectDebit(ConfirmedFormSubmit):
     def name(self) -> str:
         return "action_submit_direct_debit"
 
+    async def call(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        confirmed = tracker.get_slot("verified") is not False and tracker.get_slot(
+            self.confirmation_slot
+        )
+        events = await super().call(dispatcher, tracker, domain)
+        if not confirmed:
+            await forget_iban(self.portal, tracker)
+        return events
+
     async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         profile = await self.portal.direct_debit_profile(conversation_id=conversation_of(tracker))
-        created = await self.portal.create_direct_debit(
-            conversation_id=conversation_of(tracker),
-            bank_name=tracker.get_slot("bank_name") or "",
-            debit_day=int(tracker.get_slot("debit_day")),
-            holder_name=profile.get("holder_name", ""),
-            address=_address(tracker, profile),
-            rib_slot_id=int(tracker.get_slot(UPLOAD_SLOT)),
-        )
+        try:
+            created = await self.portal.create_direct_debit(
+                conversation_id=conversation_of(tracker),
+                bank_name=tracker.get_slot("bank_name") or "",
+                debit_day=int(tracker.get_slot("debit_day")),
+                holder_name=profile.get("holder_name", ""),
+                address=_address(tracker, profile),
+                rib_slot_id=int(tracker.get_slot(UPLOAD_SLOT)),
+            )
+        except PortalRejected as refused:
+            if refused.status not in PASSED_ON:  # the form's slots are cleared: start again
+                await forget_iban(self.portal, tracker)
+            raise
         dispatcher.utter_message(
             response="utter_direct_debit_requested",
             email=created["email"],

@@ -180,6 +180,12 @@ class PortalClient:
         """The portal keeps the IBAN for this conversation: ``{"iban_masked", "bank_name"...}``."""
         return await self._request("PUT", "/direct-debit/iban", conversation_id, {"iban": iban})
 
+    async def forget_iban(self, *, conversation_id: str, rib_slot_id: int | None = None) -> None:
+        """The tenant gave the request up: the portal deletes the IBAN it kept for the
+        conversation and the RIB sent through ``rib_slot_id`` (if no request uses it)."""
+        query = "" if rib_slot_id is None else f"?rib_slot_id={int(rib_slot_id)}"
+        await self._request("DELETE", f"/direct-debit/iban{query}", conversation_id)
+
     async def create_direct_debit(
         self,
         *,
