@@ -110,6 +110,7 @@ DAILY_JOB_LABELS = {
         "conversation(s) effacée(s) ou raccourcie(s) (messages plus anciens que la durée de "
         "conservation)"
     ),
+    "expired_rate_limit_counters": "compteur(s) de tentatives périmé(s) effacé(s)",
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.db import create_engine, session_factory
 from bot.portal.models.encrypted import use_data_key
+from bot.portal.services import ratelimit
 from bot.portal.services.accounts import deactivate_moved_out
 from bot.portal.services.direct_debit import purge_expired_drafts
 from bot.portal.services.french_dates import FRANCE
@@ -51,6 +52,13 @@ async def _purge_transcripts(session: AsyncSession, settings: Settings, today: d
     return await purge_expired_transcripts(session=session, settings=settings, now=start_of_day)
 
 
+async def _purge_rate_limit_counters(
+    session: AsyncSession, settings: Settings, today: date
+) -> int:
+    start_of_day = datetime.combine(today, time(0), tzinfo=FRANCE)
+    return await ratelimit.purge_expired(session=session, now=start_of_day)
+
+
 #: Name of the count in the result -> job; add new daily jobs here.
 DAILY_JOBS: dict[str, Job] = {
     "deactivated_accounts": _deactivate_moved_out,
@@ -58,6 +66,7 @@ DAILY_JOBS: dict[str, Job] = {
     "expired_iban_drafts": _purge_iban_drafts,
     "indexed_conversations": _index_conversations,
     "expired_conversations": _purge_transcripts,
+    "expired_rate_limit_counters": _purge_rate_limit_counters,
 }
 
 

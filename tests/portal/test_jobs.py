@@ -16,7 +16,13 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.cli import build_parser
 from bot.portal import jobs
-from bot.portal.models import AccountStatus, DirectDebitDraft, Household, utcnow
+from bot.portal.models import (
+    AccountStatus,
+    DirectDebitDraft,
+    Household,
+    RateLimitCounter,
+    utcnow,
+)
 from bot.portal.services.direct_debit import remember_iban
 from bot.settings import PROJECT_ROOT, Settings
 from tests.portal.support import Mailbox, Portal, accounts_of, outbox, words
@@ -48,6 +54,7 @@ async def test_the_daily_jobs_run_once_per_day_whatever_how_often_they_are_start
         "expired_iban_drafts": 0,
         "indexed_conversations": 0,
         "expired_conversations": 0,
+        "expired_rate_limit_counters": 0,
     }
     assert again == {
         "deactivated_accounts": 0,
@@ -55,6 +62,7 @@ async def test_the_daily_jobs_run_once_per_day_whatever_how_often_they_are_start
         "expired_iban_drafts": 0,
         "indexed_conversations": 0,
         "expired_conversations": 0,
+        "expired_rate_limit_counters": 0,
     }
     (nguyen,) = await accounts_of(sessions, "11223344")
     assert nguyen.status == AccountStatus.DEACTIVATED
@@ -93,6 +101,7 @@ async def test_a_failing_job_does_not_stop_the_others(
         "expired_iban_drafts": 0,
         "indexed_conversations": 0,
         "expired_conversations": 0,
+        "expired_rate_limit_counters": 0,
     }
 
 
@@ -146,3 +155,18 @@ async def test_an_iban_typed_for_a_request_never_sent_is_dropped(
     async with sessions() as session:
         left = await session.scalars(select(DirectDebitDraft.conversation_id))
         assert list(left) == ["live"]
+
+
+async def test_counters_of_past_windows_are_deleted_and_current_ones_kept(
+    sessions: sessionmaker, portal_settings: Settings
+) -> None:
+    now = utcnow()
+    async with sessions.begin() as session:
+        for key, age in (("old", timedelta(days=3)), ("today", timedelta(hours=1))):
+            session.add(RateLimitCounter(key=key, window_start=now - age, hits=4))
+
+    results = await jobs.run_daily_jobs(portal_settings, date.today())
+
+    assert results["expired_rate_limit_counters"] == 1
+    async with sessions() as session:
+        assert list(await session.scalars(select(RateLimitCounter.key))) == ["today"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, bindparam, text
+from sqlalchemy import Integer, String, bindparam, delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.errors import RateLimited
@@ -61,3 +61,16 @@ async def take(*, session: AsyncSession, key: str, limit: int, window: timedelta
     start = _window_start(utcnow(), window)
     values = {"key": key, "window_start": start, "limit": limit}
     return (await session.execute(_TAKE, values)).scalar_one_or_none() is not None
+
+
+#: Longest window any counter is kept for (the per-address daily email limit); older counters
+#: decide nothing any more.
+LONGEST_WINDOW = timedelta(days=1)
+
+
+async def purge_expired(*, session: AsyncSession, now: datetime) -> int:
+    """Delete the counters of windows that started over two longest windows ago; their count."""
+    result = await session.execute(
+        delete(RateLimitCounter).where(RateLimitCounter.window_start < now - 2 * LONGEST_WINDOW)
+    )
+    return result.rowcount or 0
