@@ -30,6 +30,7 @@ from bot.portal.api import (
 )
 from bot.portal.api.errors import register_error_handlers
 from bot.portal.db import create_database, create_engine, session_factory
+from bot.portal.models.encrypted import use_data_key
 from bot.portal.services.outbox import SendFunction, deliver_due
 from bot.settings import Settings
 from bot.staff.web import console as staff_console
@@ -101,6 +102,8 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
 
     @app.before_server_start
     async def open_database(app: Sanic, _loop: object) -> None:
+        # IBANs, RIB files and queued emails are encrypted with this portal's data key.
+        use_data_key(settings.data_encryption_key)
         app.ctx.engine = create_engine(settings.resolved_database_url)
         await create_database(app.ctx.engine)
         app.ctx.sessions = session_factory(app.ctx.engine)

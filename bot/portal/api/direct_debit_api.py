@@ -13,24 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sanic import Blueprint, Request, Sanic
+from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
 from bot.portal.api.auth import service_token_required, verified_grant
 from bot.portal.api.inputs import conversation_id, int_field, json_object, text_field
 from bot.portal.errors import InvalidInput
 from bot.portal.models import DEBIT_DAYS
-from bot.portal.models.encrypted import use_data_key
 from bot.portal.services import direct_debit
 from bot.portal.services.iban import check_iban, mask_iban
 
 bp = Blueprint("direct_debit_api", url_prefix="/api/v1")
-
-
-@bp.before_server_start
-async def use_settings_data_key(app: Sanic, _loop: object) -> None:
-    """IBANs (and queued emails) are encrypted with the key of the settings the portal got."""
-    use_data_key(app.ctx.settings.data_encryption_key)
 
 
 def _references(body: dict[str, Any]) -> list[str] | None:
