@@ -33,3 +33,15 @@ async def test_an_id_no_row_can_have_is_not_found(
             response = await admin.post(path, {"role": "agent", "message": "Bonjour"})
         assert response.status_code == 404, (method, path, response.text[:200])
         assert "Page introuvable" in response.text
+
+
+@pytest.mark.parametrize("cursor", ["apres", "avant"])
+async def test_a_list_cursor_no_row_can_have_is_a_400(
+    portal: Portal, admin: StaffBrowser, cursor: str
+) -> None:
+    """The conversation list's page cursors are row ids too (PostgreSQL answered 500)."""
+    for segment in [str(2**31), str(10**17), "0", "-1", "\u0663"]:
+        response = await admin.client.get(f"/staff/conversations?{cursor}={segment}")
+        assert response.status_code == 400, (cursor, segment)
+        assert "Page inconnue" in response.text
+    assert (await admin.client.get(f"/staff/conversations?{cursor}=1")).status_code == 200

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.sql import ColumnElement, Select
 
+from bot.portal.api.inputs import row_id
 from bot.portal.errors import InvalidInput
 from bot.portal.models import ConversationSummary, ConversationTag, ReviewStatus
 from bot.portal.services.french_dates import FRANCE, parse_french_date
@@ -45,7 +46,6 @@ YES_NO = {"oui": True, "non": False}
 _TAG = re.compile(r"^[\w-]{1,40}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CLIENT_NUMBER = re.compile(r"^\d{8}$")
-_CURSOR = re.compile(r"^\d{1,18}$")
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
 #: Actions left out of a transcript, besides responses (``utter_*``, shown as the bot's
 #: messages); a session start shows as its ``session_started`` event.
@@ -224,9 +224,10 @@ def parse_cursor(args: Mapping[str, Any], name: str) -> int | None:
     value = _one(args, name)
     if not value:
         return None
-    if not _CURSOR.match(value):
-        raise InvalidInput("Page inconnue.", code="invalid_cursor", field=name)
-    return int(value)
+    try:
+        return row_id(value)  # past the id column's range, PostgreSQL would answer an error
+    except ValueError:
+        raise InvalidInput("Page inconnue.", code="invalid_cursor", field=name) from None
 
 
 @dataclass(frozen=True)
