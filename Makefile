@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED = false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run train test lint nlu-report bench
+.PHONY: help venv run train test lint nlu-report bench fuzz
 
 help:
 	@echo "make venv        crée/actualise .venv (Python 3.10, requirements.lock)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test        ruff, rasa data validate, rasa train, pytest (comme la CI)"
 	@echo "make lint        ruff check"
 	@echo "make nlu-report  évalue le NLU sur tests/nlu_test.yml (results/nlu)"
+	@echo "make fuzz        Schemathesis sur l'API du portail (200 exemples par opération, aucune erreur 5xx)"
 	@echo "make bench       banc de charge : parcours complets vs. réponse Rasa seule (bench/RESULTS.md)"
 
 $(INSTALLED): requirements.lock pyproject.toml
@@ -49,3 +50,6 @@ nlu-report: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m bench.load
+
+fuzz: $(INSTALLED)
+	FUZZ_EXAMPLES=200 $(PY) -m pytest tests/portal/test_api_fuzz.py -q

@@ -32,6 +32,7 @@ from bot.portal.models.payment import Payment, PaymentStatus
 from bot.portal.models.staff import StaffAccount, StaffAuditEntry, StaffRole
 from bot.portal.models.upload import UPLOAD_KINDS, StoredUpload, UploadSlot
 from bot.portal.models.verification import ConversationGrant, VerificationChallenge
+from bot.portal.models.widget_token import RedeemedWidgetToken
 
 __all__ = [
     "DEBIT_DAYS",
@@ -58,6 +59,7 @@ __all__ = [
     "Payment",
     "PaymentStatus",
     "RateLimitCounter",
+    "RedeemedWidgetToken",
     "ReviewStatus",
     "StaffAccount",
     "StaffAuditEntry",
