@@ -113,6 +113,9 @@ class Settings:
     rate_limit_per_conversation: int = 8
     rate_limit_per_client_number: int = 5
     rate_limit_window_minutes: int = 15
+    # Emails with a code or a link one address may receive (bot/portal/services/mail_limits.py).
+    mail_limit_per_quarter_hour: int = 5
+    mail_limit_per_day: int = 20
     verification_code_minutes: int = 10
     verification_max_attempts: int = 5
     grant_minutes: int = 30
@@ -212,6 +215,10 @@ class Settings:
             rate_limit_per_conversation=int(_env("RATE_LIMIT_PER_CONVERSATION", "8")),
             rate_limit_per_client_number=int(_env("RATE_LIMIT_PER_CLIENT_NUMBER", "5")),
             rate_limit_window_minutes=int(_env("RATE_LIMIT_WINDOW_MINUTES", "15")),
+            mail_limit_per_quarter_hour=_positive_int(
+                "MAIL_LIMIT_PER_QUARTER_HOUR", cls.mail_limit_per_quarter_hour
+            ),
+            mail_limit_per_day=_positive_int("MAIL_LIMIT_PER_DAY", cls.mail_limit_per_day),
             systempay_site_id=_env("SYSTEMPAY_SITE_ID", cls.systempay_site_id),
             systempay_key=_env("SYSTEMPAY_KEY", DEV_SYSTEMPAY_KEY),
             systempay_mode=_env("SYSTEMPAY_MODE", cls.systempay_mode).upper(),

@@ -48,6 +48,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RATE_LIMIT_PER_CONVERSATION": str(settings.rate_limit_per_conversation),
         "RATE_LIMIT_PER_CLIENT_NUMBER": str(settings.rate_limit_per_client_number),
         "RATE_LIMIT_WINDOW_MINUTES": str(settings.rate_limit_window_minutes),
+        "MAIL_LIMIT_PER_QUARTER_HOUR": str(settings.mail_limit_per_quarter_hour),
+        "MAIL_LIMIT_PER_DAY": str(settings.mail_limit_per_day),
         "SYSTEMPAY_SITE_ID": settings.systempay_site_id,
         "SYSTEMPAY_KEY": settings.systempay_key,
         "SYSTEMPAY_MODE": settings.systempay_mode,

@@ -94,6 +94,10 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         rasa_port=free_port(),
         actions_port=free_port(),
         smtp_port=free_port(),
+        # The whole e2e suite verifies the same demo tenants again and again in one quarter of
+        # an hour; the per-address email limits are proven in tests/portal/test_mail_limits.py.
+        mail_limit_per_quarter_hour=1000,
+        mail_limit_per_day=1000,
     )
     settings = settings.with_overrides(public_base_url=settings.portal_url)
     with (

@@ -12,12 +12,13 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.portal.models import OneTimeToken, RateLimitCounter, TokenPurpose
 from bot.portal.services import mail_limits, ratelimit
+from bot.settings import Settings
 from tests.portal.support import Mailbox, Portal, outbox
 
 CLAIRE = "claire.dupont@example.org"
 SCHMITT = "j.schmitt@example.org"
 ACCEPTED = {"status": "accepted"}
-(PER_QUARTER, QUARTER), (PER_DAY, DAY) = mail_limits.PER_ADDRESS
+(PER_QUARTER, QUARTER), (PER_DAY, DAY) = mail_limits.per_address(Settings())
 
 
 async def _emails_to(portal: Portal, address: str, template: str | None = None) -> int:
@@ -41,7 +42,8 @@ class Clock:
 async def _may(sessions: sessionmaker, recipient: str, times: int = 1) -> list[bool]:
     async with sessions.begin() as session:
         return [
-            await mail_limits.may_email(session=session, recipient=recipient) for _ in range(times)
+            await mail_limits.may_email(session=session, settings=Settings(), recipient=recipient)
+            for _ in range(times)
         ]
 
 
@@ -76,7 +78,7 @@ async def test_counters_name_no_address(sessions: sessionmaker) -> None:
     await _may(sessions, CLAIRE)
     async with sessions() as session:
         keys = list(await session.scalars(select(RateLimitCounter.key)))
-    assert len(keys) == len(mail_limits.PER_ADDRESS)
+    assert len(keys) == len(mail_limits.WINDOWS)
     assert all(key.startswith("email:") and "claire" not in key for key in keys)
     assert sorted(keys) == sorted(mail_limits.recipient_keys(CLAIRE.upper()))
 

@@ -95,7 +95,7 @@ async def request_identifier_change(
         session=session, settings=settings, conversation_id=conversation_id, account=account
     )
     taken = await live_account_by_email(session=session, email=address) is not None
-    if not await mail_limits.may_email(session=session, recipient=address):
+    if not await mail_limits.may_email(session=session, settings=settings, recipient=address):
         await _shadow_change_link(session=session, settings=settings, to=address)
         return mask_email(address)
     if taken:
@@ -194,7 +194,7 @@ async def request_password_change(
     await _limit(
         session=session, settings=settings, conversation_id=conversation_id, account=account
     )
-    if await mail_limits.may_email(session=session, recipient=account.email):
+    if await mail_limits.may_email(session=session, settings=settings, recipient=account.email):
         await recovery.send_reset_link(session=session, settings=settings, account=account)
     else:
         await recovery.shadow_reset_link(session=session, settings=settings, to=account.email)

@@ -4,7 +4,7 @@ input whether it matches an account or not.
 The anonymous routes (registration, activation resend, password reset, identifier reminder,
 verification code) email an address somebody typed, or the account's own; so do the verified
 identifier and password changes. Each such email is counted per recipient (a SHA-256 of the
-lowercased address, never the address) in the windows of ``PER_ADDRESS``; past a limit the
+lowercased address, never the address) in the windows of ``WINDOWS``; past a limit the
 email is silently not sent. The caller's answer stays the same, so a refusal tells nothing,
 and nothing is revoked: the link sent last keeps working.
 
@@ -29,34 +29,39 @@ from bot.portal.models import OneTimeToken, OutboxEmail, TokenPurpose, utcnow
 from bot.portal.services import ratelimit
 from bot.portal.services.tokens import digest
 from bot.portal.templating import render_email
+from bot.settings import Settings
 
-#: (emails, window) for one recipient, shortest window first: at most 5 per quarter of an hour
-#: and 20 per day.
-PER_ADDRESS: tuple[tuple[int, timedelta], ...] = (
-    (5, timedelta(minutes=15)),
-    (20, timedelta(days=1)),
-)
+#: The windows emails to one recipient are counted in, shortest first; how many each allows
+#: comes from the settings (``MAIL_LIMIT_PER_QUARTER_HOUR``, 5, and ``MAIL_LIMIT_PER_DAY``, 20).
+WINDOWS: tuple[timedelta, ...] = (timedelta(minutes=15), timedelta(days=1))
+
+
+def per_address(settings: Settings) -> tuple[tuple[int, timedelta], ...]:
+    """(emails, window) for one recipient, shortest window first."""
+    limits = (settings.mail_limit_per_quarter_hour, settings.mail_limit_per_day)
+    return tuple(zip(limits, WINDOWS, strict=True))
 
 #: No account, household or token has this id (they start at 1): shadow statements match nothing.
 NO_ID = -1
 
 
 def recipient_keys(recipient: str) -> list[str]:
-    """The counter keys of ``recipient``, one per window of ``PER_ADDRESS``."""
+    """The counter keys of ``recipient``, one per window of ``WINDOWS``."""
     hashed = hashlib.sha256(recipient.strip().lower().encode()).hexdigest()
-    return [f"email:{hashed}:{int(window.total_seconds())}s" for _limit, window in PER_ADDRESS]
+    return [f"email:{hashed}:{int(window.total_seconds())}s" for window in WINDOWS]
 
 
-async def may_email(*, session: AsyncSession, recipient: str) -> bool:
+async def may_email(*, session: AsyncSession, settings: Settings, recipient: str) -> bool:
     """Count one email to ``recipient`` (an address, or what stands for an input that reaches
-    nobody); ``False`` once a window of ``PER_ADDRESS`` is full.
+    nobody); ``False`` once a window of ``per_address(settings)`` is full.
 
     A statement runs for every window each time, so a refusal costs what an acceptance does;
     past a full window the longer ones are asked with a limit of 0, which counts nothing: a
     flood within a quarter of an hour does not use up the day's emails.
     """
     allowed = True
-    for key, (limit, window) in zip(recipient_keys(recipient), PER_ADDRESS, strict=True):
+    limits = per_address(settings)
+    for key, (limit, window) in zip(recipient_keys(recipient), limits, strict=True):
         taken = await ratelimit.take(
             session=session, key=key, limit=limit if allowed else 0, window=window
         )

@@ -47,7 +47,7 @@ async def remind_identifier(
     account = await live_account_of(session=session, household_id=household_id)
     # Details that reach nobody are counted under the client number, for the same work.
     recipient = account.email if account is not None else f"client:{number}"
-    allowed = await mail_limits.may_email(session=session, recipient=recipient)
+    allowed = await mail_limits.may_email(session=session, settings=settings, recipient=recipient)
     send = enqueue_email if allowed and account is not None else mail_limits.shadow_email
     await send(
         session=session,
@@ -70,7 +70,10 @@ async def request_password_reset(
         await answer_activation_request(
             session=session, settings=settings, address=address, account=account
         )
-    elif await mail_limits.may_email(session=session, recipient=address) and account is not None:
+    elif (
+        await mail_limits.may_email(session=session, settings=settings, recipient=address)
+        and account is not None
+    ):
         await send_reset_link(session=session, settings=settings, account=account)
     else:
         await shadow_reset_link(session=session, settings=settings, to=address)

@@ -107,7 +107,7 @@ async def register(
     await limit_attempts(
         session=session, settings=settings, conversation_id=conversation_id, client_number=number
     )
-    if not await mail_limits.may_email(session=session, recipient=address):
+    if not await mail_limits.may_email(session=session, settings=settings, recipient=address):
         return
     household = await match_household(session=session, client_number=number, surname=name)
     if household is None or _moved_out(household):
@@ -157,7 +157,8 @@ async def answer_activation_request(
     """A fresh activation link if ``account`` (the live account of ``address``) waits for it, a
     reminder that it is active otherwise, nothing if there is none or ``address`` had its
     emails. Each case does the same work: a token (or its shadow), an email (or its shadow)."""
-    if not await mail_limits.may_email(session=session, recipient=address) or account is None:
+    allowed = await mail_limits.may_email(session=session, settings=settings, recipient=address)
+    if not allowed or account is None:
         await _shadow_activation(session=session, settings=settings, to=address)
     elif account.status == AccountStatus.PENDING:
         await _send_activation(session=session, settings=settings, account=account)

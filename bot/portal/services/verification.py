@@ -102,7 +102,7 @@ async def start_verification(
         recipient = account.email
     else:
         recipient = normalise_email(email) if email else f"client:{number}"
-    allowed = await mail_limits.may_email(session=session, recipient=recipient)
+    allowed = await mail_limits.may_email(session=session, settings=settings, recipient=recipient)
     send = enqueue_email if allowed and account is not None else mail_limits.shadow_email
     await send(
         session=session,
