@@ -15,6 +15,7 @@ import asyncio
 import functools
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,53 +44,88 @@ ISSUE_QUESTIONS: list[tuple[str, str, str]] = [
 PHRASINGS: list[tuple[str, str, str]] = [
     # registration
     ("qui a le droit de s'inscrire sur l'extranet ?", "who_can_register", "tous les locataires"),
-    ("mon mari a un compte deja, je dois men faire un ?", "one_account_per_household",
-     "Une seule inscription"),
+    (
+        "mon mari a un compte deja, je dois men faire un ?",
+        "one_account_per_household",
+        "Une seule inscription",
+    ),
     ("faut il un compte pour chaque personne du foyer", "one_account_per_household", "par foyer"),
     ("jai besoin de quoi pour minscrire", "register_prerequisites", "8 chiffres"),
-    ("quels renseignements préparer avant l'inscription ?", "register_prerequisites",
-     "adresse e-mail valide"),
+    (
+        "quels renseignements préparer avant l'inscription ?",
+        "register_prerequisites",
+        "adresse e-mail valide",
+    ),
     ("je mets le nom de qui dans le formulaire ?", "signatory_name", "signataire principal"),
     ("c koi le site de l espace locataire", "extranet_address", "https://monespace.ophea.fr/"),
     ("le lien du site pour s inscrire svp", "extranet_address", "https://monespace.ophea.fr/"),
-    ("si je clique pas sur le lien dans le mail ca fait quoi", "activation_link_required",
-     "impérativement"),
-    ("une fois mon compte activé je reçois un mail ?", "registration_confirmation_email",
-     "confirmation d'inscription"),
+    (
+        "si je clique pas sur le lien dans le mail ca fait quoi",
+        "activation_link_required",
+        "impérativement",
+    ),
+    (
+        "une fois mon compte activé je reçois un mail ?",
+        "registration_confirmation_email",
+        "confirmation d'inscription",
+    ),
     # logging in, identifiers, passwords
-    ("on se connecte avec le mail ou le numero client ?", "login_credentials",
-     "adresse e-mail et le mot de passe"),
-    ("il est ou le lien identifiants oublies", "recover_credentials_where",
-     "identifiants oubliés"),
-    ("pour recuperer mon identifiant on demande koi", "forgot_identifier_needs",
-     "signataire principal du contrat"),
-    ("mot de passe oublié, le mail de réinitialisation arrive où ?", "password_reset_email",
-     "adresse e-mail utilisée lors de votre inscription"),
+    (
+        "on se connecte avec le mail ou le numero client ?",
+        "login_credentials",
+        "adresse e-mail et le mot de passe",
+    ),
+    ("il est ou le lien identifiants oublies", "recover_credentials_where", "identifiants oubliés"),
+    (
+        "pour recuperer mon identifiant on demande koi",
+        "forgot_identifier_needs",
+        "signataire principal du contrat",
+    ),
+    (
+        "mot de passe oublié, le mail de réinitialisation arrive où ?",
+        "password_reset_email",
+        "adresse e-mail utilisée lors de votre inscription",
+    ),
     ("ou on modifie l identifiant sur le site", "change_identifier_where", "en haut à droite"),
-    ("la page pour changer le mot de passe c'est laquelle ?", "change_password_where",
-     "MON DOSSIER"),
+    (
+        "la page pour changer le mot de passe c'est laquelle ?",
+        "change_password_where",
+        "MON DOSSIER",
+    ),
     # home insurance
     ("l'assurance habitation ça se met à jour où ?", "insurance_where", "MON DOSSIER"),
     ("pq le formulaire assurance est deja rempli", "insurance_prefilled", "pré-remplis"),
-    ("c'est quoi les champs obligatoires pour l'assurance ?", "insurance_required_fields",
-     "numéro de police"),
+    (
+        "c'est quoi les champs obligatoires pour l'assurance ?",
+        "insurance_required_fields",
+        "numéro de police",
+    ),
     ("mon assureur est pas dans la liste deroulante", "insurer_not_listed", "saisit librement"),
     ("l'attestation en photo c'est accepté ?", "insurance_certificate_format", ".pdf"),
     ("attestation assurance format jpeg possible ?", "insurance_certificate_format", ".pdf"),
     ("sous combien de temps mon attestation est validee", "insurance_validation_delay", "48 h"),
-    ("on me demande des infos en plus pour mon assurance", "insurance_more_info",
-     "information complémentaire"),
+    (
+        "on me demande des infos en plus pour mon assurance",
+        "insurance_more_info",
+        "information complémentaire",
+    ),
     # direct debit
     ("le prélèvement ça se demande sur quelle page ?", "direct_debit_where", "MON LOYER"),
     ("pour etre prelevé faut fournir quoi", "direct_debit_requirements", "IBAN"),
     ("kel date pour le prelevement auto", "direct_debit_days", "le 2, le 7 ou le 10"),
     ("je peux etre preleve le 25 ?", "direct_debit_days", "le 2, le 7 ou le 10"),
     ("j ai recu un mandat sepa je dois en faire quoi", "sepa_mandate", "signer"),
-    ("le mandat signé je l'envoie à quelle adresse ?", "send_signed_mandate",
-     "24 route de l'Hôpital"),
+    (
+        "le mandat signé je l'envoie à quelle adresse ?",
+        "send_signed_mandate",
+        "24 route de l'Hôpital",
+    ),
     ("une copie du rib ca va ?", "rib_needed", "RIB original"),
-    ("le prélèvement met combien de temps à être mis en place ?", "direct_debit_delay",
-     "quelques jours"),
+    (
+        "le prélèvement met combien de temps à être mis en place ?",
+        "direct_debit_delay",
+        "quelques jours",
+    ),
     # reaching a person: the page gives no phone, hours or agency address
     ("c'est quoi le téléphone de l'agence ?", "contact_details", "conseiller"),
     ("quels sont vos horaires d'ouverture ?", "contact_details", "ne les donne pas"),
@@ -97,31 +133,46 @@ PHRASINGS: list[tuple[str, str, str]] = [
     ("on peut payer le loyer la nuit ?", "payment_hours", "24 h/24"),
     ("je peux payer un dimanche ?", "payment_hours", "24 h/24"),
     ("il est ou le bouton payer en ligne sur le site", "payment_where", "MON LOYER"),
-    ("le paiement passe par quelle banque ?", "payment_platform",
-     "Caisse d'Epargne Grand Est Europe"),
+    (
+        "le paiement passe par quelle banque ?",
+        "payment_platform",
+        "Caisse d'Epargne Grand Est Europe",
+    ),
     ("c securisé de payer sur le site ?", "payment_platform", "sécurisé"),
     ("paiement par cb c possible", "card_payment", "Caisse d'Epargne Grand Est Europe"),
     ("je vous donne mon numero de carte ?", "card_payment", "jamais"),
     ("quelles sont les etapes du paiement en ligne", "payment_steps", "bail concerné"),
     ("je peux payer que la moitié du loyer ?", "payment_steps", "montant à payer"),
-    ("je vais recevoir un mail apres mon paiement ?", "payment_confirmation",
-     "e-mail de confirmation"),
+    (
+        "je vais recevoir un mail apres mon paiement ?",
+        "payment_confirmation",
+        "e-mail de confirmation",
+    ),
     ("j'ai payé mais mon compte est pas à jour", "payment_account_update", "48 h"),
-    ("combien de temps avant que mon paiement apparaisse sur le compte ?",
-     "payment_account_update", "48 h"),
+    (
+        "combien de temps avant que mon paiement apparaisse sur le compte ?",
+        "payment_account_update",
+        "48 h",
+    ),
     ("une alerte impayé s'affiche en page d'accueil", "unpaid_alert", "chargé de clientèle"),
     # unsubscribing
     ("ou sont les cgu", "unsubscribe_cgu", "conditions générales d'utilisation"),
     ("le lien desinscription il est ou ?", "unsubscribe_where", "en bas de page"),
-    ("si je me desinscris je pourrais revenir plus tard ?", "recreate_account",
-     "mêmes identifiants"),
+    (
+        "si je me desinscris je pourrais revenir plus tard ?",
+        "recreate_account",
+        "mêmes identifiants",
+    ),
     # English
     ("which days can I be debited?", "direct_debit_days", "le 2, le 7 ou le 10"),
     ("can I pay by credit card?", "card_payment", "Caisse d'Epargne Grand Est Europe"),
     ("where do I send the signed SEPA mandate?", "send_signed_mandate", "24 route de l'Hôpital"),
     ("how long does the insurance validation take?", "insurance_validation_delay", "48 h"),
-    ("what is the address of the tenant website?", "extranet_address",
-     "https://monespace.ophea.fr/"),
+    (
+        "what is the address of the tenant website?",
+        "extranet_address",
+        "https://monespace.ophea.fr/",
+    ),
 ]
 
 # The sentences of the help page that state no fact (a title, two lead-ins to a list).
@@ -129,141 +180,315 @@ NOT_FACTS = {"Assistance", "Pour ce faire, vous devez :", "Il vous sera alors de
 
 # (words quoted from the help page, the response that states them, words of that response)
 FACTS: list[tuple[str, str, str]] = [
-    ("s'applique à tous les locataires d'Ophéa", "utter_faq/who_can_register",
-     "tous les locataires d'Ophéa"),
-    ("Une seule inscription à l'extranet est nécessaire par foyer",
-     "utter_faq/one_account_per_household", "Une seule inscription à l'extranet est nécessaire"),
-    ("Numéro client sur 8 chiffres (présent sur votre avis d'échéance)",
-     "utter_faq/register_prerequisites", "numéro client sur 8 chiffres (présent sur votre avis"),
+    (
+        "s'applique à tous les locataires d'Ophéa",
+        "utter_faq/who_can_register",
+        "tous les locataires d'Ophéa",
+    ),
+    (
+        "Une seule inscription à l'extranet est nécessaire par foyer",
+        "utter_faq/one_account_per_household",
+        "Une seule inscription à l'extranet est nécessaire",
+    ),
+    (
+        "Numéro client sur 8 chiffres (présent sur votre avis d'échéance)",
+        "utter_faq/register_prerequisites",
+        "numéro client sur 8 chiffres (présent sur votre avis",
+    ),
     ("d'une adresse e-mail valide", "utter_faq/register_prerequisites", "adresse e-mail valide"),
-    ("du nom de famille du signataire principal de votre logement",
-     "utter_faq/register_prerequisites", "nom de famille du signataire principal"),
-    ("du nom de famille du signataire principal", "utter_faq/signatory_name",
-     "nom de famille du signataire principal"),
-    ("https://monespace.ophea.fr/ et compléter le formulaire d'inscription",
-     "utter_faq/extranet_address", "https://monespace.ophea.fr/"),
-    ("compléter le formulaire d'inscription", "utter_faq/extranet_address",
-     "formulaire d'inscription"),
-    ("Cliquer impérativement sur le lien envoyé par courrier électronique",
-     "utter_faq/activation_link_required", "impérativement cliquer"),
-    ("un courrier électronique de confirmation d'inscription vous sera envoyé",
-     "utter_faq/registration_confirmation_email", "e-mail de confirmation d'inscription"),
-    ("Vous pourrez ainsi vous connecter à votre espace locataire personnel",
-     "utter_faq/registration_confirmation_email", "vous connecter"),
-    ("page d'accueil de connexion de votre espace locataire à https://monespace.ophea.fr/",
-     "utter_login_help", "https://monespace.ophea.fr/"),
-    ("saisissez votre email et votre mot de passe précédemment renseignés",
-     "utter_faq/login_credentials", "adresse e-mail et le mot de passe que vous avez renseignés"),
-    ("récupérer vos identifiants et votre mot de passe depuis la page d'accueil de connexion",
-     "utter_faq/recover_credentials_where", "à tout moment récupérer votre identifiant"),
-    ("cliquez sur le lien identifiants oubliés", "utter_faq/recover_credentials_where",
-     "« identifiants oubliés ? »"),
-    ("renseignez le nom du signataire principal du contrat",
-     "utter_faq/forgot_identifier_needs", "nom du signataire principal du contrat"),
-    ("Numéro client sur 8 positions (présent sur votre avis d'échéance et sur votre bail)",
-     "utter_faq/forgot_identifier_needs", "sur votre avis d'échéance et sur votre bail"),
-    ("sur votre avis d'échéance et sur votre bail", "utter_find_client_number",
-     "avis d'échéance et sur votre bail"),
-    ("cliquez sur le lien mot de passe oublié", "utter_faq/recover_credentials_where",
-     "« mot de passe oublié ? »"),
-    ("renseignez l'adresse mail utilisée lors de votre inscription",
-     "utter_faq/password_reset_email", "adresse e-mail utilisée lors de votre inscription"),
-    ("un courrier électronique vous sera envoyé à l'adresse indiquée",
-     "utter_faq/password_reset_email", "Un e-mail vous est envoyé à cette adresse"),
-    ("choisir un nouveau mot de passe", "utter_faq/password_reset_email",
-     "choisir un nouveau mot de passe"),
-    ("à tout moment modifier vos identifiants et mot de passe une fois connecté",
-     "utter_faq/change_identifier_where", "à tout moment une fois connecté"),
-    ("à tout moment modifier vos identifiants et mot de passe une fois connecté",
-     "utter_faq/change_password_where", "à tout moment une fois connecté"),
-    ("cliquez sur votre nom en haut à droite de la page d'accueil",
-     "utter_faq/change_identifier_where", "votre nom en haut à droite"),
-    ("puis sur modifier identifiant", "utter_faq/change_identifier_where",
-     "« modifier identifiant »"),
-    ("allez sur la page MON DOSSIER et cliquez sur modifier mon mot de passe",
-     "utter_faq/change_password_where", "page MON DOSSIER"),
-    ("dans la rubrique mes informations personnelles", "utter_faq/change_password_where",
-     "« mes informations personnelles »"),
-    ("mettre à jour votre assurance habitation directement depuis votre espace locataire",
-     "utter_faq/insurance_where", "directement depuis votre espace locataire"),
+    (
+        "du nom de famille du signataire principal de votre logement",
+        "utter_faq/register_prerequisites",
+        "nom de famille du signataire principal",
+    ),
+    (
+        "du nom de famille du signataire principal",
+        "utter_faq/signatory_name",
+        "nom de famille du signataire principal",
+    ),
+    (
+        "https://monespace.ophea.fr/ et compléter le formulaire d'inscription",
+        "utter_faq/extranet_address",
+        "https://monespace.ophea.fr/",
+    ),
+    (
+        "compléter le formulaire d'inscription",
+        "utter_faq/extranet_address",
+        "formulaire d'inscription",
+    ),
+    (
+        "Cliquer impérativement sur le lien envoyé par courrier électronique",
+        "utter_faq/activation_link_required",
+        "impérativement cliquer",
+    ),
+    (
+        "un courrier électronique de confirmation d'inscription vous sera envoyé",
+        "utter_faq/registration_confirmation_email",
+        "e-mail de confirmation d'inscription",
+    ),
+    (
+        "Vous pourrez ainsi vous connecter à votre espace locataire personnel",
+        "utter_faq/registration_confirmation_email",
+        "vous connecter",
+    ),
+    (
+        "page d'accueil de connexion de votre espace locataire à https://monespace.ophea.fr/",
+        "utter_login_help",
+        "https://monespace.ophea.fr/",
+    ),
+    (
+        "saisissez votre email et votre mot de passe précédemment renseignés",
+        "utter_faq/login_credentials",
+        "adresse e-mail et le mot de passe que vous avez renseignés",
+    ),
+    (
+        "récupérer vos identifiants et votre mot de passe depuis la page d'accueil de connexion",
+        "utter_faq/recover_credentials_where",
+        "à tout moment récupérer votre identifiant",
+    ),
+    (
+        "cliquez sur le lien identifiants oubliés",
+        "utter_faq/recover_credentials_where",
+        "« identifiants oubliés ? »",
+    ),
+    (
+        "renseignez le nom du signataire principal du contrat",
+        "utter_faq/forgot_identifier_needs",
+        "nom du signataire principal du contrat",
+    ),
+    (
+        "Numéro client sur 8 positions (présent sur votre avis d'échéance et sur votre bail)",
+        "utter_faq/forgot_identifier_needs",
+        "sur votre avis d'échéance et sur votre bail",
+    ),
+    (
+        "sur votre avis d'échéance et sur votre bail",
+        "utter_find_client_number",
+        "avis d'échéance et sur votre bail",
+    ),
+    (
+        "cliquez sur le lien mot de passe oublié",
+        "utter_faq/recover_credentials_where",
+        "« mot de passe oublié ? »",
+    ),
+    (
+        "renseignez l'adresse mail utilisée lors de votre inscription",
+        "utter_faq/password_reset_email",
+        "adresse e-mail utilisée lors de votre inscription",
+    ),
+    (
+        "un courrier électronique vous sera envoyé à l'adresse indiquée",
+        "utter_faq/password_reset_email",
+        "Un e-mail vous est envoyé à cette adresse",
+    ),
+    (
+        "choisir un nouveau mot de passe",
+        "utter_faq/password_reset_email",
+        "choisir un nouveau mot de passe",
+    ),
+    (
+        "à tout moment modifier vos identifiants et mot de passe une fois connecté",
+        "utter_faq/change_identifier_where",
+        "à tout moment une fois connecté",
+    ),
+    (
+        "à tout moment modifier vos identifiants et mot de passe une fois connecté",
+        "utter_faq/change_password_where",
+        "à tout moment une fois connecté",
+    ),
+    (
+        "cliquez sur votre nom en haut à droite de la page d'accueil",
+        "utter_faq/change_identifier_where",
+        "votre nom en haut à droite",
+    ),
+    (
+        "puis sur modifier identifiant",
+        "utter_faq/change_identifier_where",
+        "« modifier identifiant »",
+    ),
+    (
+        "allez sur la page MON DOSSIER et cliquez sur modifier mon mot de passe",
+        "utter_faq/change_password_where",
+        "page MON DOSSIER",
+    ),
+    (
+        "dans la rubrique mes informations personnelles",
+        "utter_faq/change_password_where",
+        "« mes informations personnelles »",
+    ),
+    (
+        "mettre à jour votre assurance habitation directement depuis votre espace locataire",
+        "utter_faq/insurance_where",
+        "directement depuis votre espace locataire",
+    ),
     ("à partir de la page MON DOSSIER", "utter_faq/insurance_where", "page MON DOSSIER"),
-    ("l'ensemble des champs sera pré-renseigné", "utter_faq/insurance_prefilled",
-     "tous les champs sont pré-remplis"),
-    ("votre ancienne assurance habitation arrivée à échéance", "utter_faq/insurance_prefilled",
-     "ancienne assurance habitation arrivée à échéance"),
-    ("le nom de la compagnie d'assurance (liste déroulante ou saisie libre)",
-     "utter_faq/insurance_required_fields", "(liste déroulante ou saisie libre)"),
+    (
+        "l'ensemble des champs sera pré-renseigné",
+        "utter_faq/insurance_prefilled",
+        "tous les champs sont pré-remplis",
+    ),
+    (
+        "votre ancienne assurance habitation arrivée à échéance",
+        "utter_faq/insurance_prefilled",
+        "ancienne assurance habitation arrivée à échéance",
+    ),
+    (
+        "le nom de la compagnie d'assurance (liste déroulante ou saisie libre)",
+        "utter_faq/insurance_required_fields",
+        "(liste déroulante ou saisie libre)",
+    ),
     ("liste déroulante ou saisie libre", "utter_faq/insurer_not_listed", "saisit librement"),
-    ("le numéro de police d'assurance et la date de validité",
-     "utter_faq/insurance_required_fields", "numéro de police d'assurance, la date de validité"),
-    ("joignez impérativement l'attestation d'assurance", "utter_faq/insurance_required_fields",
-     "l'attestation d'assurance jointe"),
+    (
+        "le numéro de police d'assurance et la date de validité",
+        "utter_faq/insurance_required_fields",
+        "numéro de police d'assurance, la date de validité",
+    ),
+    (
+        "joignez impérativement l'attestation d'assurance",
+        "utter_faq/insurance_required_fields",
+        "l'attestation d'assurance jointe",
+    ),
     ("en format numérique (.pdf)", "utter_faq/insurance_certificate_format", "(fichier .pdf)"),
-    ("Vérifiez votre saisie puis sauvegardez", "utter_faq/insurance_validation_delay",
-     "saisie sauvegardée"),
-    ("transmise aux équipes d'Ophéa pour acceptation et mise à jour dans un délai de 48h",
-     "utter_faq/insurance_validation_delay", "équipes d'Ophéa"),
+    (
+        "Vérifiez votre saisie puis sauvegardez",
+        "utter_faq/insurance_validation_delay",
+        "saisie sauvegardée",
+    ),
+    (
+        "transmise aux équipes d'Ophéa pour acceptation et mise à jour dans un délai de 48h",
+        "utter_faq/insurance_validation_delay",
+        "équipes d'Ophéa",
+    ),
     ("dans un délai de 48h", "utter_faq/insurance_validation_delay", "dans un délai de 48 h"),
-    ("une demande d'information complémentaire pourra vous être adressée",
-     "utter_faq/insurance_more_info", "demande d'information complémentaire"),
-    ("cliquez sur le bouton souscrire au prélèvement automatique accessible sur la page MON LOYER",
-     "utter_faq/direct_debit_where", "« souscrire au prélèvement automatique » de la page MON"),
-    ("Renseigner l'IBAN et le nom de votre banque", "utter_faq/direct_debit_requirements",
-     "l'IBAN et le nom de votre banque"),
+    (
+        "une demande d'information complémentaire pourra vous être adressée",
+        "utter_faq/insurance_more_info",
+        "demande d'information complémentaire",
+    ),
+    (
+        "bouton souscrire au prélèvement automatique accessible sur la page MON LOYER",
+        "utter_faq/direct_debit_where",
+        "« souscrire au prélèvement automatique » de la page MON",
+    ),
+    (
+        "Renseigner l'IBAN et le nom de votre banque",
+        "utter_faq/direct_debit_requirements",
+        "l'IBAN et le nom de votre banque",
+    ),
     ("Compléter vos coordonnées", "utter_faq/direct_debit_requirements", "vos coordonnées"),
     ("(le 2, le 7 ou le 10 du mois)", "utter_faq/direct_debit_days", "le 2, le 7 ou le 10 du mois"),
-    ("joindre votre RIB en pièce jointe", "utter_faq/direct_debit_requirements",
-     "votre RIB en pièce jointe"),
+    (
+        "joindre votre RIB en pièce jointe",
+        "utter_faq/direct_debit_requirements",
+        "votre RIB en pièce jointe",
+    ),
     ("joindre votre RIB en pièce jointe", "utter_faq/rib_needed", "en pièce jointe"),
-    ("vérifier les informations saisies", "utter_faq/direct_debit_requirements",
-     "vérifiez ensuite vos informations"),
+    (
+        "vérifier les informations saisies",
+        "utter_faq/direct_debit_requirements",
+        "vérifiez ensuite vos informations",
+    ),
     ("en cliquant sur le bouton valider", "utter_faq/direct_debit_requirements", "« valider »"),
-    ("Un mail comprenant un mandat SEPA prérempli vous sera adressé", "utter_faq/sepa_mandate",
-     "par e-mail un mandat SEPA pré-rempli"),
+    (
+        "Un mail comprenant un mandat SEPA prérempli vous sera adressé",
+        "utter_faq/sepa_mandate",
+        "par e-mail un mandat SEPA pré-rempli",
+    ),
     ("Il vous suffira de le signer", "utter_faq/sepa_mandate", "suffit de le signer"),
     ("avec un RIB original", "utter_faq/send_signed_mandate", "avec un RIB original"),
     ("avec un RIB original", "utter_faq/rib_needed", "un RIB original"),
-    ("soit au siège Service DFC 24 route de l'Hôpital", "utter_faq/send_signed_mandate",
-     "au siège : Service DFC, 24 route de l'Hôpital"),
+    (
+        "soit au siège Service DFC 24 route de l'Hôpital",
+        "utter_faq/send_signed_mandate",
+        "au siège : Service DFC, 24 route de l'Hôpital",
+    ),
     ("soit dans votre agence", "utter_faq/send_signed_mandate", "soit dans votre agence"),
-    ("Un délai de quelques jours sera alors nécessaire", "utter_faq/direct_debit_delay",
-     "un délai de quelques jours est nécessaire"),
+    (
+        "Un délai de quelques jours sera alors nécessaire",
+        "utter_faq/direct_debit_delay",
+        "un délai de quelques jours est nécessaire",
+    ),
     ("Deux possibilités s'offrent à vous", "utter_faq/payment_where", "Deux possibilités"),
     ("accéder 24h/24 au service de paiement en ligne", "utter_faq/payment_hours", "24 h/24"),
-    ("depuis la page d'accueil de votre espace locataire en cliquant sur le bouton payer en ligne",
-     "utter_faq/payment_where", "directement sur la page d'accueil"),
-    ("depuis la page MON LOYER en cliquant sur le bouton payer en ligne",
-     "utter_faq/payment_where", "sur la page MON LOYER"),
-    ("redirigé vers une plateforme de service en ligne proposé par la Caisse d'Epargne",
-     "utter_faq/payment_platform", "plateforme de paiement proposée par la Caisse d'Epargne"),
-    ("Caisse d'Epargne Grand Est Europe", "utter_faq/card_payment",
-     "Caisse d'Epargne Grand Est Europe"),
-    ("Votre règlement sera totalement sécurisé", "utter_faq/payment_platform",
-     "totalement sécurisé"),
+    (
+        "depuis la page d'accueil de votre espace locataire en cliquant sur le bouton payer",
+        "utter_faq/payment_where",
+        "directement sur la page d'accueil",
+    ),
+    (
+        "depuis la page MON LOYER en cliquant sur le bouton payer en ligne",
+        "utter_faq/payment_where",
+        "sur la page MON LOYER",
+    ),
+    (
+        "redirigé vers une plateforme de service en ligne proposé par la Caisse d'Epargne",
+        "utter_faq/payment_platform",
+        "plateforme de paiement proposée par la Caisse d'Epargne",
+    ),
+    (
+        "Caisse d'Epargne Grand Est Europe",
+        "utter_faq/card_payment",
+        "Caisse d'Epargne Grand Est Europe",
+    ),
+    (
+        "Votre règlement sera totalement sécurisé",
+        "utter_faq/payment_platform",
+        "totalement sécurisé",
+    ),
     ("Trois étapes pour effectuer le paiement", "utter_faq/payment_steps", "trois étapes"),
     ("Choisissez le bail concerné", "utter_faq/payment_steps", "choisissez le bail concerné"),
     ("Indiquez le montant à payer", "utter_faq/payment_steps", "indiquez le montant à payer"),
     ("Validez votre règlement", "utter_faq/payment_steps", "validez votre règlement"),
-    ("un e-mail de confirmation du traitement de votre paiement",
-     "utter_faq/payment_confirmation", "e-mail de confirmation du traitement de votre paiement"),
-    ("mis à jour dans un délai de 48h à réception des informations",
-     "utter_faq/payment_account_update", "dans un délai de 48 h à réception"),
-    ("une alerte en page d'accueil", "utter_faq/unpaid_alert",
-     "une alerte s'affiche sur la page d'accueil"),
-    ("payer votre loyer en ligne ou à contacter votre chargé de clientèle",
-     "utter_faq/unpaid_alert", "payer votre loyer en ligne ou à contacter votre chargé"),
-    ("conditions générales d'utilisation (CGU) validées lors de votre inscription",
-     "utter_faq/unsubscribe_cgu", "(CGU), que vous avez validées lors de votre inscription"),
-    ("accessibles à tout moment sur le site en bas de page", "utter_faq/unsubscribe_cgu",
-     "accessibles à tout moment en bas de page"),
-    ("cliquez sur le lien « désinscription » en bas de page", "utter_faq/unsubscribe_where",
-     "« désinscription » en bas de page"),
-    ("validez votre demande de désinscription", "utter_faq/unsubscribe_where",
-     "validez votre demande de désinscription"),
-    ("recréer votre compte ultérieurement avec les mêmes identifiants",
-     "utter_faq/recreate_account", "recréer votre compte ultérieurement, avec les mêmes"),
-    ("votre compte sera désactivé dans un délai de 6 mois après votre date de sortie",
-     "utter_move_out", "désactivé 6 mois après votre date de sortie"),
+    (
+        "un e-mail de confirmation du traitement de votre paiement",
+        "utter_faq/payment_confirmation",
+        "e-mail de confirmation du traitement de votre paiement",
+    ),
+    (
+        "mis à jour dans un délai de 48h à réception des informations",
+        "utter_faq/payment_account_update",
+        "dans un délai de 48 h à réception",
+    ),
+    (
+        "une alerte en page d'accueil",
+        "utter_faq/unpaid_alert",
+        "une alerte s'affiche sur la page d'accueil",
+    ),
+    (
+        "payer votre loyer en ligne ou à contacter votre chargé de clientèle",
+        "utter_faq/unpaid_alert",
+        "payer votre loyer en ligne ou à contacter votre chargé",
+    ),
+    (
+        "conditions générales d'utilisation (CGU) validées lors de votre inscription",
+        "utter_faq/unsubscribe_cgu",
+        "(CGU), que vous avez validées lors de votre inscription",
+    ),
+    (
+        "accessibles à tout moment sur le site en bas de page",
+        "utter_faq/unsubscribe_cgu",
+        "accessibles à tout moment en bas de page",
+    ),
+    (
+        "cliquez sur le lien « désinscription » en bas de page",
+        "utter_faq/unsubscribe_where",
+        "« désinscription » en bas de page",
+    ),
+    (
+        "validez votre demande de désinscription",
+        "utter_faq/unsubscribe_where",
+        "validez votre demande de désinscription",
+    ),
+    (
+        "recréer votre compte ultérieurement avec les mêmes identifiants",
+        "utter_faq/recreate_account",
+        "recréer votre compte ultérieurement, avec les mêmes",
+    ),
+    (
+        "votre compte sera désactivé dans un délai de 6 mois après votre date de sortie",
+        "utter_move_out",
+        "désactivé 6 mois après votre date de sortie",
+    ),
 ]
 
 
@@ -352,6 +577,26 @@ def parse(agent: Any, text: str) -> dict[str, Any]:
     return asyncio.run(agent.parse_message(text))
 
 
+async def chat(agent: Any, text: str) -> list[dict[str, Any]]:
+    """The replies to ``text`` as the first message of a conversation.
+
+    The session is opened here as action_session_start (a custom action of the action server,
+    absent from this test) would open it, so that the dialogue policies see what they see live.
+    """
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    sender = f"faq-test-{uuid.uuid4().hex[:8]}"
+    started = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+    ]
+    tracker = DialogueStateTracker.from_events(sender, started, slots=agent.domain.slots)
+    await agent.tracker_store.save(tracker)
+    return await agent.handle_text(text, sender_id=sender)
+
+
 @pytest.fixture(scope="module")
 def parsed(agent: Any) -> dict[str, dict[str, Any]]:
     return {text: parse(agent, text) for text, _, _ in ISSUE_QUESTIONS + PHRASINGS}
@@ -367,8 +612,6 @@ def test_a_question_about_one_fact_gets_its_answer(parsed, text: str, key: str, 
     assert plain(fact) in plain(selected["responses"][0]["text"])
 
 
-
-
 @pytest.mark.parametrize(
     ("text", "fact", "payload"),
     [
@@ -382,8 +625,7 @@ def test_a_question_about_one_fact_gets_its_answer(parsed, text: str, key: str, 
 def test_the_dialogue_answers_without_verification_and_offers_the_flow(
     agent: Any, text: str, fact: str, payload: str | None
 ):
-    sender = f"faq-test-{abs(hash(text))}"
-    replies = asyncio.run(agent.handle_text(text, sender_id=sender))
+    replies = asyncio.run(chat(agent, text))
     said = plain(" ".join(reply.get("text", "") for reply in replies))
     assert plain(fact) in said
     assert "vérifier" not in said
