@@ -111,10 +111,27 @@ def test_missing_activation_email_is_resent(assistant: Assistant):
         ("je déménage, que devient mon compte ?", "6 mois"),
         ("il y a une fuite d'eau dans ma cuisine", "agence"),
         ("es-tu un robot ?", "assistant automatique"),
+        ("quels jours pour le prélèvement ?", "le 2, le 7 ou le 10"),
+        ("je peux payer par carte ?", "Caisse d'Epargne Grand Est Europe"),
+        ("où envoyer le mandat signé ?", "24 route de l'Hôpital"),
+        ("combien de temps pour valider mon assurance ?", "48 h"),
+        ("le paiement marche le week-end ?", "24 h/24"),
+        ("c'est quoi l'adresse du siège ?", "Service DFC"),
     ],
 )
 def test_questions_are_answered_from_the_help_page(assistant: Assistant, message, expected):
-    assert expected in assistant.say_text(sender(), message)
+    reply = assistant.say_text(sender(), message)
+    assert expected in reply
+    assert "vérifier" not in reply
+
+
+def test_an_answer_offers_its_flow_and_the_button_starts_it(assistant: Assistant):
+    tenant = sender()
+    replies = assistant.say(tenant, "je peux etre preleve le 25 ?")
+    assert "le 2, le 7 ou le 10" in replies[0]["text"]
+    buttons = {b["title"]: b["payload"] for reply in replies for b in reply.get("buttons", [])}
+    assert buttons == {"Le faire maintenant": "/setup_direct_debit"}
+    assert "vérifier" in assistant.say_text(tenant, buttons["Le faire maintenant"])
 
 
 def test_unclear_message_offers_topics_as_buttons(assistant: Assistant):
