@@ -7,10 +7,12 @@ sink, the dev mailbox. Production is the same code with other values (``ASSISTAN
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SERVICE_TOKEN = "dev-service-token-not-for-production"
@@ -238,58 +240,66 @@ class Settings:
         return settings
 
 
-#: What production must be given, as (variable, why), checked on the built settings.
-_PRODUCTION_REQUIREMENTS: tuple[tuple[str, str], ...] = (
-    ("PORTAL_SERVICE_TOKEN", "the actions' token to the portal"),
-    ("RASA_API_TOKEN", "Rasa's HTTP API token"),
-    ("PORTAL_SECRET_KEY", "signs sessions and keys code hashes"),
-    ("ACTION_SERVER_TOKEN", "the secret Rasa sends to the action server"),
-    ("DATA_ENCRYPTION_KEY", "encrypts IBANs at rest"),
-    ("SYSTEMPAY_KEY", "the payment platform's shop key"),
-    ("SYSTEMPAY_URL", "the real payment platform (empty means the sandbox)"),
-    ("CREDITOR_IDENTIFIER", "the SEPA creditor identifier on mandates"),
-    ("PORTAL_PUBLIC_URL", "the base of the links in emails"),
-    ("SMTP_HOST", "the mail relay (the default is the development sink)"),
+#: What production must be given: (variable, why, "still the development value?").
+_PRODUCTION_REQUIREMENTS: tuple[tuple[str, str, Callable[[Settings], bool]], ...] = (
+    (
+        "PORTAL_SERVICE_TOKEN",
+        "the actions' token to the portal",
+        lambda s: s.service_token == DEV_SERVICE_TOKEN,
+    ),
+    ("RASA_API_TOKEN", "Rasa's HTTP API token", lambda s: s.rasa_api_token == DEV_RASA_API_TOKEN),
+    (
+        "PORTAL_SECRET_KEY",
+        "signs sessions and keys code hashes",
+        lambda s: s.secret_key == DEV_SECRET_KEY,
+    ),
+    (
+        "ACTION_SERVER_TOKEN",
+        "the secret Rasa sends to the action server",
+        lambda s: s.actions_token == DEV_ACTIONS_TOKEN,
+    ),
+    (
+        "DATA_ENCRYPTION_KEY",
+        "encrypts IBANs at rest",
+        lambda s: s.data_encryption_key == DEV_DATA_KEY,
+    ),
+    (
+        "SYSTEMPAY_KEY",
+        "the payment platform's shop key",
+        lambda s: s.systempay_key == DEV_SYSTEMPAY_KEY,
+    ),
+    (
+        "SYSTEMPAY_URL",
+        "the real payment platform (empty means the sandbox)",
+        lambda s: not s.systempay_url,
+    ),
+    (
+        "CREDITOR_IDENTIFIER",
+        "the SEPA creditor identifier on mandates",
+        lambda s: s.creditor_identifier == DEV_CREDITOR_IDENTIFIER,
+    ),
+    # Their defaults are this machine's: only an explicit value will do.
+    ("PORTAL_PUBLIC_URL", "the base of the links in emails", lambda s: False),
+    ("SMTP_HOST", "the mail relay (the default is the development sink)", lambda s: False),
 )
-
-
-def _development_values(settings: Settings) -> dict[str, bool]:
-    """For each required variable: does the setting still hold its development value?"""
-    return {
-        "PORTAL_SERVICE_TOKEN": settings.service_token == DEV_SERVICE_TOKEN,
-        "RASA_API_TOKEN": settings.rasa_api_token == DEV_RASA_API_TOKEN,
-        "PORTAL_SECRET_KEY": settings.secret_key == DEV_SECRET_KEY,
-        "ACTION_SERVER_TOKEN": settings.actions_token == DEV_ACTIONS_TOKEN,
-        "DATA_ENCRYPTION_KEY": settings.data_encryption_key == DEV_DATA_KEY,
-        "SYSTEMPAY_KEY": settings.systempay_key == DEV_SYSTEMPAY_KEY,
-        "SYSTEMPAY_URL": not settings.systempay_url,
-        "CREDITOR_IDENTIFIER": settings.creditor_identifier == DEV_CREDITOR_IDENTIFIER,
-    }
 
 
 def _refuse_development_defaults(settings: Settings, environ: Mapping[str, str]) -> None:
     """Production starts only when every development default was replaced: one error naming
     every variable still missing, so an operator fixes them all at once."""
-    still_default = _development_values(settings)
     missing = [
         f"{name} ({why})"
-        for name, why in _PRODUCTION_REQUIREMENTS
-        if still_default.get(name, False) or not environ.get(name)
+        for name, why, still_default in _PRODUCTION_REQUIREMENTS
+        if still_default(settings) or not environ.get(name)
     ]
     if missing:
         raise SettingsError("Production settings must be set: " + "; ".join(missing))
-    if not _is_fernet_key(settings.data_encryption_key):
-        raise SettingsError("DATA_ENCRYPTION_KEY must be a Fernet key (url-safe base64, 32 bytes)")
-
-
-def _is_fernet_key(key: str) -> bool:
-    import base64
-    import binascii
-
     try:
-        return len(base64.urlsafe_b64decode(key.encode())) == 32
-    except (binascii.Error, ValueError):
-        return False
+        Fernet(settings.data_encryption_key.encode())
+    except ValueError as error:
+        raise SettingsError(
+            "DATA_ENCRYPTION_KEY must be a Fernet key (url-safe base64, 32 bytes)"
+        ) from error
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -18,12 +18,13 @@ from typing import Any
 
 import yaml
 
+from bot.settings import DEVELOPMENT_ENVIRONMENTS
+
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CREDENTIALS_FILE = "credentials.yml"
 REST_CHANNEL = "bot.channels.rest.RestInput"
 #: What the REST channel needs outside development and tests.
 REST_TOKEN_VARIABLE = "REST_CHANNEL_TOKEN"
-DEVELOPMENT_ENVS = ("development", "test")
 
 
 def variables_of(block: Any) -> set[str]:
@@ -43,7 +44,7 @@ def configured_channels(
     """The channels whose variables are all set (non-empty), and what the others lack."""
     kept: dict[str, Any] = {}
     missing: dict[str, list[str]] = {}
-    development = environ.get("ASSISTANT_ENV", "development") in DEVELOPMENT_ENVS
+    development = environ.get("ASSISTANT_ENV", "development") in DEVELOPMENT_ENVIRONMENTS
     for channel, block in credentials.items():
         needed = variables_of(block)
         if channel == REST_CHANNEL and not development:

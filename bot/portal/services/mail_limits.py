@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.portal.models import OneTimeToken, OutboxEmail, TokenPurpose, utcnow
 from bot.portal.services import ratelimit
+from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.tokens import digest
 from bot.portal.templating import render_email
 from bot.settings import Settings
@@ -67,6 +68,22 @@ async def may_email(*, session: AsyncSession, settings: Settings, recipient: str
         )
         allowed = allowed and taken
     return allowed
+
+
+async def email_within_limits(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    recipient: str,
+    reaches_someone: bool,
+    template: str,
+    **context: object,
+) -> None:
+    """Count one email to ``recipient``; queue it if it reaches someone and the address is
+    within its limits, otherwise do the same work (``shadow_email``) and send nothing."""
+    allowed = await may_email(session=session, settings=settings, recipient=recipient)
+    send = enqueue_email if allowed and reaches_someone else shadow_email
+    await send(session=session, to=recipient, template=template, **context)
 
 
 async def shadow_token(*, session: AsyncSession, purpose: TokenPurpose) -> str:

@@ -47,11 +47,11 @@ async def remind_identifier(
     account = await live_account_of(session=session, household_id=household_id)
     # Details that reach nobody are counted under the client number, for the same work.
     recipient = account.email if account is not None else f"client:{number}"
-    allowed = await mail_limits.may_email(session=session, settings=settings, recipient=recipient)
-    send = enqueue_email if allowed and account is not None else mail_limits.shadow_email
-    await send(
+    await mail_limits.email_within_limits(
         session=session,
-        to=recipient,
+        settings=settings,
+        recipient=recipient,
+        reaches_someone=account is not None,
         template="identifier_reminder",
         email=recipient,
         pending=account is not None and account.status == AccountStatus.PENDING,

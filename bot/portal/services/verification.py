@@ -30,7 +30,6 @@ from bot.portal.models import (
 )
 from bot.portal.services import mail_limits
 from bot.portal.services.households import live_account_by_email, live_account_of, match_household
-from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.registration import limit_attempts
 from bot.portal.services.rules import normalise_client_number, normalise_email, normalise_surname
 from bot.settings import Settings
@@ -102,11 +101,11 @@ async def start_verification(
         recipient = account.email
     else:
         recipient = normalise_email(email) if email else f"client:{number}"
-    allowed = await mail_limits.may_email(session=session, settings=settings, recipient=recipient)
-    send = enqueue_email if allowed and account is not None else mail_limits.shadow_email
-    await send(
+    await mail_limits.email_within_limits(
         session=session,
-        to=recipient,
+        settings=settings,
+        recipient=recipient,
+        reaches_someone=account is not None,
         template="verification_code",
         code=code,
         minutes=settings.verification_code_minutes,
