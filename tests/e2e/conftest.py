@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import socket
 import time
 from collections.abc import Coroutine, Iterator
@@ -17,6 +18,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from bot.portal.db import create_engine, session_factory
+from bot.portal.models import AccountStatus
+from bot.portal.services.demo import _account, _household, _lease
 from bot.runner.stack import Stack
 from bot.runner.training import has_model
 from bot.settings import PROJECT_ROOT, Settings
@@ -146,3 +150,24 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def tenant_account(assistant: Assistant) -> str:
+    """A household of its own with an active account, so its identity can change freely."""
+    number = f"{secrets.randbelow(10**8):08d}"
+    email = f"locataire.{number}@example.org"
+
+    async def create() -> None:
+        engine = create_engine(assistant.settings.resolved_database_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                household = _household(number, "Lefebvre", "5 rue du Test, 67000 Strasbourg")
+                household.leases = [_lease(f"BAIL-{number}-1", "Appartement", "500.00")]
+                household.accounts = [_account(email, AccountStatus.ACTIVE)]
+                session.add(household)
+        finally:
+            await engine.dispose()
+
+    run_in_own_loop(create())
+    return email

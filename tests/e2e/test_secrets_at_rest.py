@@ -16,27 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.portal.db import create_engine, session_factory
-from bot.portal.models import AccountStatus
-from bot.portal.services.demo import _account, _household, _lease
 from bot.privacy.redaction import IBAN_MARK
-from tests.e2e.conftest import Assistant, run_in_own_loop
+from tests.e2e.conftest import Assistant
 from tests.e2e.test_account_flows import code_emails, emailed_code
 from tests.e2e.test_verified_requests import upload, verified
+from tests.portal.test_secrets_at_rest import IBAN, IBAN_FORMS
 
 pytestmark = pytest.mark.e2e
 
 CLAIRE = "claire.dupont@example.org"
-IBAN = "FR76 3000 6000 0112 3456 7890 189"
-IBAN_FORMS = (
-    IBAN,
-    IBAN.replace(" ", ""),
-    IBAN.lower(),
-    IBAN.replace(" ", "").lower(),
-    "30006000011234567890189",
-    "3000 6000 0112 3456 7890 189",
-    "12345678901",
-)
 #: Dates and decimal numbers (timestamps) are left out of the search for the 6-digit code: their
 #: digits could hold it by chance.
 _NUMBERS = re.compile(r"\d{4}-\d{2}-\d{2}[ T][\d:.]+([+-]\d{2}:?\d{2})?|\d+\.\d+")
@@ -132,30 +120,9 @@ def drafts_of(assistant: Assistant, tenant: str) -> int:
     return count
 
 
-@pytest.fixture
-def new_tenant(assistant: Assistant) -> str:
-    """The email of a household of its own with an active account and no direct debit."""
-    number = f"{uuid.uuid4().int % 10**8:08d}"
-    email = f"locataire.{number}@example.org"
-
-    async def create() -> None:
-        engine = create_engine(assistant.settings.resolved_database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                household = _household(number, "Lefebvre", "5 rue du Test, 67000 Strasbourg")
-                household.leases = [_lease(f"BAIL-{number}-1", "Appartement", "500.00")]
-                household.accounts = [_account(email, AccountStatus.ACTIVE)]
-                session.add(household)
-        finally:
-            await engine.dispose()
-
-    run_in_own_loop(create())
-    return email
-
-
-def test_annuler_during_the_direct_debit_leaves_no_iban(assistant: Assistant, new_tenant: str):
+def test_annuler_during_the_direct_debit_leaves_no_iban(assistant: Assistant, tenant_account: str):
     tenant = f"rest:e2e-secrets-{uuid.uuid4().hex[:8]}"
-    reply = verified(assistant, tenant, new_tenant, "je voudrais le prélèvement automatique")
+    reply = verified(assistant, tenant, tenant_account, "je voudrais le prélèvement automatique")
     assert "IBAN" in reply
     assert "***0 189" in assistant.say_text(tenant, IBAN)
     assert drafts_of(assistant, tenant) == 1

@@ -5,17 +5,13 @@ IBAN typed in the chat is not in the stored conversation."""
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
 
-from bot.portal.db import create_engine, session_factory
-from bot.portal.models import AccountStatus
-from bot.portal.services.demo import _account, _household, _lease
-from tests.e2e.conftest import Assistant, run_in_own_loop
+from tests.e2e.conftest import Assistant
 from tests.e2e.test_account_flows import code_emails, emailed_code
 from tests.e2e.test_privacy import logs, tracker_rows
 from tests.portal.test_uploads import pdf_file
@@ -108,27 +104,6 @@ def test_declining_verification_explains_the_tenant_area_instead(assistant: Assi
     tenant = sender()
     assert "annuler" in assistant.say_text(tenant, "je voudrais le prélèvement automatique")
     assert "le 2, le 7 ou le 10" in assistant.say_text(tenant, "annuler")
-
-
-@pytest.fixture
-def tenant_account(assistant: Assistant) -> str:
-    """A household of its own with an active account, so its identity can change freely."""
-    number = f"{secrets.randbelow(10**8):08d}"
-    email = f"locataire.{number}@example.org"
-
-    async def create() -> None:
-        engine = create_engine(assistant.settings.resolved_database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                household = _household(number, "Lefebvre", "5 rue du Test, 67000 Strasbourg")
-                household.leases = [_lease(f"BAIL-{number}-1", "Appartement", "500.00")]
-                household.accounts = [_account(email, AccountStatus.ACTIVE)]
-                session.add(household)
-        finally:
-            await engine.dispose()
-
-    run_in_own_loop(create())
-    return email
 
 
 def test_a_new_identifier_is_confirmed_by_a_link_sent_to_it(
