@@ -4,7 +4,8 @@ Most tenant messages are short, and many carry no language at all: a client numb
 e-mail address, a surname, "ok". Only a confident verdict may change the language the
 assistant answers in, so ``detect`` returns ``None`` rather than a guess:
 
-- e-mail addresses, links and tokens holding digits are removed first;
+- button payloads ("/pay_rent") say nothing; e-mail addresses, links and tokens holding digits
+  are removed first;
 - a message made only of known short-reply words (``short_replies.yml``) takes their language;
 - otherwise lingua decides between French and English, and only for two words or more, with a
   confidence that must be higher the shorter the text (one word is as often a surname).
@@ -97,6 +98,8 @@ def detect(
     thresholds: Thresholds = Thresholds(),
 ) -> str | None:
     """``"fr"`` or ``"en"`` when the message clearly is in that language, else None."""
+    if text.lstrip().startswith("/"):
+        return None  # a button's payload ("/setup_direct_debit"): the button said nothing
     words = words_of(text)
     if not words:
         return None

@@ -70,6 +70,8 @@ def test_french_messages_are_french(text: str) -> None:
         "Claire Dupont",
         "Jean Smith",
         "POL-123456",
+        "/setup_direct_debit",
+        '/inform{"client_number": "87654321"}',
         "",
         "?!",
     ],
