@@ -21,7 +21,7 @@ def language_of(text: str) -> str | None:
         "thanks",
         "yes please",
         "ok thanks",
-        "hello",
+        "hello, i need help with my account",
         "is online payment available on weekends",
     ],
 )
@@ -55,6 +55,8 @@ def test_french_messages_are_french(text: str) -> None:
         "OK",
         "okay",
         "stop",
+        "hello",
+        "bye",
         "12345678",
         "claire.dupont@example.org",
         "FR76 3000 6000 0112 3456 7890 189",
