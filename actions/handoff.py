@@ -14,6 +14,7 @@ from actions.accounts import clear_identity_slots
 from actions.base import PortalAction
 from actions.identity import conversation_of
 from actions.portal_client import PortalClient, PortalClientError, default_client
+from actions.wording import response_text
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +118,8 @@ def likely_topics(intent_ranking: list[dict[str, Any]]) -> list[str]:
     return topics or list(DEFAULT_TOPICS)
 
 
-def topic_label(intent: str, domain: DomainDict) -> str:
-    variants = _responses(domain).get(f"utter_topic_{intent}") or [{}]
-    return variants[0].get("text", intent)
+def topic_label(intent: str, domain: DomainDict, tracker: Tracker) -> str:
+    return response_text(f"utter_topic_{intent}", domain, tracker)
 
 
 class ActionSuggestTopics(Action):
@@ -158,9 +158,12 @@ class ActionSuggestTopics(Action):
             await self._record_giving_up(tracker, domain)
         topics = likely_topics(tracker.latest_message.get("intent_ranking") or [])
         buttons = [
-            {"title": topic_label(topic, domain), "payload": f"/{topic}"} for topic in topics
+            {"title": topic_label(topic, domain, tracker), "payload": f"/{topic}"}
+            for topic in topics
         ]
-        buttons.append({"title": topic_label("human_handoff", domain), "payload": "/human_handoff"})
+        buttons.append(
+            {"title": topic_label("human_handoff", domain, tracker), "payload": "/human_handoff"}
+        )
         complaint = (tracker.latest_message.get("intent") or {}).get("name") == "complaint"
         lead = "utter_complaint_topics" if complaint else "utter_fallback_topics"
         dispatcher.utter_message(response=lead, buttons=buttons)

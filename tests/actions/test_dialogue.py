@@ -48,3 +48,19 @@ async def test_a_complaint_gets_an_apology_topics_and_a_person():
     assert said(dispatcher) == ["utter_complaint_topics"]
     payloads = [button["payload"] for button in dispatcher.messages[0]["buttons"]]
     assert payloads == ["/login_help", "/human_handoff"]
+
+
+async def test_topic_buttons_speak_the_tenants_language():
+    dispatcher = CollectingDispatcher()
+    await ActionSuggestTopics(FakePortal({}).client()).run(
+        dispatcher,
+        tracker(text="hmm", intent="nlu_fallback", slots={"language": "en"}),
+        domain(),
+    )
+    titles = [button["title"] for button in dispatcher.messages[0]["buttons"]]
+    assert titles[-1] == "Talk to an adviser"
+    assert titles[:3] == [
+        "Register for the tenant portal",
+        "Forgot my password",
+        "Pay my rent online",
+    ]
