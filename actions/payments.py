@@ -6,12 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
+from actions.form_base import TenantFormValidation
 from actions.formatting import fmt_eur
 from actions.identity import conversation_of
 from actions.portal_client import NotVerified, PortalClient, default_client
@@ -105,7 +106,7 @@ class ActionAskPaymentConfirmed(Action):
         return []
 
 
-class ValidatePaymentForm(FormValidationAction):
+class ValidatePaymentForm(TenantFormValidation):
     def __init__(self, portal: PortalClient | None = None):
         self._portal = portal
         self._maximum = Settings.from_env().payment_max_amount
