@@ -38,6 +38,7 @@ FILLER_WORDS = frozenset(
     correction c'est c’est cest c est ce n'est pas ça ca it's it is the that was wrong
     mon ma mes my le la les l' un une du de d' mail e-mail email courriel adresse address
     numéro numero num n° no. client number nom name signataire principal bail
+    iban rib montant somme jour date day amount bon bonne
     voici voilà voila alors euh bon ok okay svp stp please merci thanks bien sûr sur
     """
     )

@@ -47,6 +47,7 @@ class Conversation:
     actions: list[Action]
     sender_id: str = "rest:conversation-1"
     said: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.domain = rasa_domain()
@@ -93,6 +94,7 @@ class Conversation:
             self.tracker.update(event, self.domain)
             if event.type_name == "bot":
                 self.said.append(event.metadata.get("utter_action") or event.text)
+                self.texts.append(event.text or "")
 
     def slot(self, name: str) -> Any:
         return self.tracker.get_slot(name)

@@ -233,6 +233,7 @@ async def test_a_corrected_amount_shows_the_summary_again_and_sends_nothing():
     await chat.user(text, intent="deny", entities=[entity("amount", text, "60 euros")])
     said = await chat.run("payment_form")
     assert said == ["utter_value_corrected", "utter_ask_payment_confirmed"]
+    assert "60,00" in chat.texts[-1]
     assert chat.slot("payment_amount") == "60.00"
     assert chat.slot("payment_confirmed") is None
     assert chat.active_form == "payment_form"
