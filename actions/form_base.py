@@ -14,8 +14,8 @@ answered the verification form, not this one. Here, for every form:
   "Dupont, client 87654321"), the question asked is answered only by what is left once those
   values and the lead-ins are removed, and a yes/no question (a summary) is not answered at all:
   it is asked again, showing the new values;
-- a value that replaces an earlier one is acknowledged (``utter_value_corrected``), unless its
-  validator already said something about it.
+- a value that replaces one given earlier in the form is acknowledged
+  (``utter_value_corrected``), unless its validator already said something about it.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ def value_before_message(tracker: Tracker, slot: str) -> Any:
         if event.get("event") in ("restart", "session_started"):
             break
     return None
+
+
+def was_asking(tracker: Tracker, form: str) -> bool:
+    """Was ``form`` already asking its questions when the tenant's latest message arrived?"""
+    for event in reversed(tracker.events[: _latest_user_index(tracker.events)]):
+        if event.get("event") == "active_loop":
+            return event.get("name") == form
+    return False
 
 
 def answered_another_form(tracker: Tracker, domain: DomainDict, form: str) -> bool:
@@ -90,6 +98,7 @@ class TenantFormValidation(FormValidationAction, ABC):
             slot: value for slot, value in tracker.slots_to_validate().items() if slot in wanted
         }
         answers = self.answers(candidates, tracker, domain)
+        correcting = was_asking(tracker, self.form_name())
         slots = dict(answers)
         for slot, value in answers.items():
             method = getattr(self, f"validate_{slot}", None)
@@ -99,7 +108,7 @@ class TenantFormValidation(FormValidationAction, ABC):
             output = await method(value, dispatcher, tracker, domain)
             slots.update(output)
             tracker.slots.update(output)
-            replaced = before is not None and output.get(slot) not in (None, before)
+            replaced = correcting and before is not None and output.get(slot) not in (None, before)
             if replaced and len(dispatcher.messages) == spoken:
                 dispatcher.utter_message(response=CORRECTED_RESPONSE)
         return [SlotSet(slot, value) for slot, value in slots.items()]

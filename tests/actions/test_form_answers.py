@@ -173,6 +173,15 @@ async def test_an_opening_message_with_a_part_asks_only_the_rest():
     assert said == ["utter_ask_surname"]
 
 
+async def test_a_value_left_from_an_earlier_flow_is_replaced_without_a_word():
+    chat = register_chat()
+    chat.tracker.update(SlotSet("client_number", "12345678"))
+    text = "je voudrais créer mon compte, numéro client 87654321"
+    await chat.user(text, intent="register", entities=[entity("client_number", text, "87654321")])
+    assert await chat.run("register_form") == ["utter_ask_surname"]
+    assert chat.slot("client_number") == "87654321"
+
+
 async def test_surname_and_client_number_in_one_answer():
     chat = register_chat()
     await chat.user("j'ai oublié mon identifiant", intent="forgot_identifier")
