@@ -133,6 +133,9 @@ class ValidatePaymentForm(TenantFormValidation):
     async def validate_payment_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if tracker.get_intent_of_latest_message() == "affirm":
+            # "oui" to "il reste 412,50 € : choisissez ce montant ou écrivez-en un autre".
+            value = await self._due(tracker) or value
         try:
             amount = parse_amount(str(value or ""), maximum=self._maximum)
         except InvalidInput as error:
@@ -141,6 +144,18 @@ class ValidatePaymentForm(TenantFormValidation):
             )
             return {"payment_amount": None}
         return {"payment_amount": f"{amount:.2f}"}
+
+    async def _due(self, tracker: Tracker) -> str | None:
+        """What is due on the chosen lease, when something is."""
+        portal = self._portal or default_client()
+        try:
+            profile = await portal.me(conversation_id=conversation_of(tracker))
+        except NotVerified:
+            return None
+        due = Decimal(
+            str((_lease(profile, tracker.get_slot("payment_lease")) or {}).get("balance_due", "0"))
+        )
+        return f"{due:.2f}" if due > 0 else None
 
 
 class ActionCreatePayment(PortalAction):
