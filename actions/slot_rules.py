@@ -54,6 +54,7 @@ _NOT_A_NAME = frozenset(
     register sign créer creer compte account espace identifiant identifier mot passe password
     oublié oublie perdu forgot lost payer pay loyer rent est suis ai a avez pour avec sur dans
     pas ne n' qui que quoi comment pourquoi où ou quand combien merci bonjour salut hello
+    journée journee soirée soiree cordialement voilà voila ça ca oui yes
     """
     )
 )

@@ -50,6 +50,7 @@ def test_client_number_from_what_was_typed(typed, expected):
         ("je veux m'inscrire : , Martin,", "Martin"),
         ("je veux m'inscrire, mon numéro c'est", None),
         ("Martin, Dupont", None),
+        (", bonne journée", None),
     ],
 )
 def test_surname_from_what_was_typed(typed, expected):
