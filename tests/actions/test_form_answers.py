@@ -275,3 +275,28 @@ async def test_the_amount_and_the_lease_in_one_answer():
     said = await chat.run("payment_form")
     assert (chat.slot("payment_lease"), chat.slot("payment_amount")) == ("B3", "45.00")
     assert said == ["utter_ask_payment_confirmed"]
+
+
+async def test_another_email_at_the_code_question_sends_a_new_code_there():
+    portal = portal_for(DUPONT)
+    chat = Conversation(actions_for(portal))
+    chat.tracker.update(SlotSet("pending_topic", "check_balance"))
+    await chat.run("verify_form")
+    await chat.user(
+        "claire@example.org", entities=[entity("email", "claire@example.org", "claire@example.org")]
+    )
+    assert await chat.run("verify_form") == ["utter_code_sent", "utter_ask_verification_code"]
+    text = "pardon c'est claire.dupont@example.org"
+    await chat.user(text, entities=[entity("email", text, "claire.dupont@example.org")])
+    said = await chat.run("verify_form")
+    assert said == ["utter_code_sent", "utter_ask_verification_code"]
+    assert [
+        s["email"]
+        for c, s in zip(portal.calls, portal.sent, strict=True)
+        if c == ("POST", "/verifications")
+    ] == [
+        "claire@example.org",
+        "claire.dupont@example.org",
+    ]
+    # The sentence was not taken as a (wrong) code.
+    assert ("POST", "/verifications/code") not in portal.calls
