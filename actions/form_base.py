@@ -117,27 +117,43 @@ class TenantFormValidation(FormValidationAction, ABC):
         self, candidates: dict[str, Any], tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The candidates that really are answers of the latest message (see the module)."""
-        answers = dict(candidates)
-        text = tracker.latest_message.get("text") or ""
         if answered_another_form(tracker, domain, self.form_name()):
-            for slot, value in candidates.items():
-                if value is not None and (
-                    value == text or entities_giving(tracker, domain, slot, value)
-                ):
-                    answers[slot] = None
-            return answers
-        requested = tracker.get_slot(REQUESTED_SLOT)
-        given = [
-            entity
-            for slot, value in candidates.items()
-            if slot != requested and value is not None
-            for entity in entities_giving(tracker, domain, slot, value)
-        ]
-        if not given or answers.get(requested) is None:
-            return answers
-        if _is_yes_no(domain, requested):
-            answers[requested] = None
-        elif answers[requested] == text and not entities_giving(tracker, domain, requested, text):
-            rest = without_spans(text, given)
-            answers[requested] = None if only_filler(rest) else rest
+            return _without_values_of_the_message(candidates, tracker, domain)
+        return _pending_answer_apart(candidates, tracker, domain)
+
+
+def _without_values_of_the_message(
+    candidates: dict[str, Any], tracker: Tracker, domain: DomainDict
+) -> dict[str, Any]:
+    """The candidates, less what was taken from the latest message (it answered another form)."""
+    text = tracker.latest_message.get("text") or ""
+    return {
+        slot: None
+        if value is not None and (value == text or entities_giving(tracker, domain, slot, value))
+        else value
+        for slot, value in candidates.items()
+    }
+
+
+def _pending_answer_apart(
+    candidates: dict[str, Any], tracker: Tracker, domain: DomainDict
+) -> dict[str, Any]:
+    """When the message gave other slots through entities, the pending question is answered
+    only by what is left of it; a yes/no question is not answered at all (it comes again)."""
+    answers = dict(candidates)
+    requested = tracker.get_slot(REQUESTED_SLOT)
+    given = [
+        entity
+        for slot, value in candidates.items()
+        if slot != requested and value is not None
+        for entity in entities_giving(tracker, domain, slot, value)
+    ]
+    if not given or answers.get(requested) is None:
         return answers
+    text = tracker.latest_message.get("text") or ""
+    if _is_yes_no(domain, requested):
+        answers[requested] = None
+    elif answers[requested] == text and not entities_giving(tracker, domain, requested, text):
+        rest = without_spans(text, given)
+        answers[requested] = None if only_filler(rest) else rest
+    return answers
