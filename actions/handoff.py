@@ -41,12 +41,28 @@ FALLBACKS_BEFORE_GIVING_UP = 2
 AFTER_HOURS = "utter_handoff_after_hours"
 
 
-def _last_topic(tracker: Tracker) -> str | None:
+def _faq_topic(parse_data: dict[str, Any], domain: DomainDict) -> str | None:
+    """The flow a help-page answer offers ("Le faire maintenant"), as the question's topic."""
+    selected = (parse_data.get("response_selector") or {}).get("faq", {}).get("response", {})
+    key = selected.get("intent_response_key")
+    variants = (_responses(domain).get(f"utter_{key}") if key else None) or [{}]
+    for button in variants[0].get("buttons") or []:
+        payload = str(button.get("payload", "")).removeprefix("/")
+        if payload in TOPIC_INTENTS:
+            return payload
+    return None
+
+
+def _last_topic(tracker: Tracker, domain: DomainDict) -> str | None:
+    """The topic of the latest message that had one, so staff see what the tenant was after."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+            parse_data = event.get("parse_data") or {}
+            intent = parse_data.get("intent", {}).get("name")
             if intent in TOPIC_INTENTS:
                 return intent
+            if intent == "faq" and (topic := _faq_topic(parse_data, domain)):
+                return topic
     return None
 
 
@@ -67,7 +83,7 @@ class ActionHandoff(PortalAction):
             conversation_id=conversation_of(tracker),
             channel=tracker.get_latest_input_channel() or "unknown",
             reason=reason,
-            topic=_last_topic(tracker),
+            topic=_last_topic(tracker, domain),
         )
         next_opening = recorded.get("next_opening_text")
         # A model trained before the after-hours response existed cannot send it.
@@ -107,7 +123,8 @@ def topic_label(intent: str, domain: DomainDict) -> str:
 
 
 class ActionSuggestTopics(Action):
-    """Low-confidence message: offer the likely topics as buttons instead of guessing.
+    """Low-confidence message or complaint: offer the likely topics and a person as buttons
+    instead of guessing (a complaint starts with an apology).
 
     When it happens again right after, the bot has given up: the conversation goes to the
     staff console's takeover queue (silently; the tenant still gets the buttons).
@@ -123,13 +140,13 @@ class ActionSuggestTopics(Action):
     def name(self) -> str:
         return "action_suggest_topics"
 
-    async def _record_giving_up(self, tracker: Tracker) -> None:
+    async def _record_giving_up(self, tracker: Tracker, domain: DomainDict) -> None:
         try:
             await self.portal.record_handoff(
                 conversation_id=conversation_of(tracker),
                 channel=tracker.get_latest_input_channel() or "unknown",
                 reason="bot_gave_up",
-                topic=_last_topic(tracker),
+                topic=_last_topic(tracker, domain),
             )
         except PortalClientError as error:  # the buttons matter more than the queue entry
             log.warning("conversation %s: giving up not recorded (%s)", tracker.sender_id, error)
@@ -138,11 +155,13 @@ class ActionSuggestTopics(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if consecutive_fallbacks(tracker) == FALLBACKS_BEFORE_GIVING_UP:
-            await self._record_giving_up(tracker)
+            await self._record_giving_up(tracker, domain)
         topics = likely_topics(tracker.latest_message.get("intent_ranking") or [])
         buttons = [
             {"title": topic_label(topic, domain), "payload": f"/{topic}"} for topic in topics
         ]
         buttons.append({"title": topic_label("human_handoff", domain), "payload": "/human_handoff"})
-        dispatcher.utter_message(response="utter_fallback_topics", buttons=buttons)
+        complaint = (tracker.latest_message.get("intent") or {}).get("name") == "complaint"
+        lead = "utter_complaint_topics" if complaint else "utter_fallback_topics"
+        dispatcher.utter_message(response=lead, buttons=buttons)
         return []

@@ -153,6 +153,7 @@ class ActionResumeTopic(PortalAction):
             dispatcher.utter_message(response="utter_verification_failed")
             if topic in TOPIC_HOWTOS:
                 dispatcher.utter_message(response=TOPIC_HOWTOS[topic])
+            dispatcher.utter_message(response="utter_anything_else")
             return [*events, SlotSet("pending_topic", None)]
         dispatcher.utter_message(response="utter_verified")
         if topic not in TOPICS_SHOWING_BALANCE:

@@ -50,11 +50,12 @@ def domain() -> dict:
 
 def responses_named_in_actions() -> set[str]:
     source = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
-    return set(re.findall(r'"(utter_[a-z_]+)"', source))
+    # "utter_action" is the key under which Rasa records the name of a response sent.
+    return set(re.findall(r'"(utter_[a-z_]+)"', source)) - {"utter_action"}
 
 
 def responses_in_dialogue_data() -> set[str]:
-    text = (ROOT / "data" / "rules.yml").read_text() + (ROOT / "data" / "stories.yml").read_text()
+    text = "".join(path.read_text() for path in sorted((ROOT / "data").glob("*.yml")))
     return set(re.findall(r"action: (utter_[a-z_]+)", text))
 
 

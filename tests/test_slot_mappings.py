@@ -35,10 +35,8 @@ INTERRUPTIONS = {
     "pay_rent",
     "check_balance",
     "unsubscribe",
-    # Added by the digressions work (issue 10 part 2); tolerated here until it is merged.
     "complaint",
 }
-OPTIONAL = {"complaint"}
 
 
 def _domain_text() -> str:
@@ -65,8 +63,10 @@ def test_there_are_free_text_mappings_to_check():
 @pytest.mark.parametrize(("slot", "mapping"), _from_text_mappings(), ids=lambda v: str(v)[:30])
 def test_free_text_never_takes_a_question_or_a_request(slot, mapping):
     excluded = set(mapping.get("not_intent", []))
-    assert excluded >= INTERRUPTIONS - OPTIONAL, sorted(INTERRUPTIONS - OPTIONAL - excluded)
-    assert excluded <= INTERRUPTIONS, sorted(excluded - INTERRUPTIONS)
+    assert excluded == INTERRUPTIONS, (
+        sorted(INTERRUPTIONS - excluded),
+        sorted(excluded - INTERRUPTIONS),
+    )
 
 
 def test_the_list_is_written_once():
@@ -77,7 +77,7 @@ def test_the_list_is_written_once():
 
 def test_every_interruption_is_an_intent_of_the_domain():
     intents = set(yaml.safe_load(_domain_text())["intents"])
-    assert intents >= INTERRUPTIONS - OPTIONAL
+    assert intents >= INTERRUPTIONS
 
 
 def test_yes_no_questions_are_answered_by_intent_only():

@@ -35,6 +35,27 @@ async def test_handoff_is_recorded_with_channel_reason_and_topic():
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_recorded"]
 
 
+async def test_handoff_after_a_help_page_answer_carries_the_flow_it_offered():
+    """Staff see "setup_direct_debit" for a tenant who asked which days the debit can be."""
+    portal = RecordingPortal(status=201, body={"id": 1, "status": "recorded"})
+    earlier = [
+        {
+            "event": "user",
+            "text": "quels jours pour le prélèvement ?",
+            "parse_data": {
+                "intent": {"name": "faq"},
+                "response_selector": {
+                    "faq": {"response": {"intent_response_key": "faq/direct_debit_days"}}
+                },
+            },
+        }
+    ]
+    await ActionHandoff(portal.client()).run(
+        CollectingDispatcher(), tracker(intent="human_handoff", events=earlier), domain()
+    )
+    assert portal.sent_json()["topic"] == "setup_direct_debit"
+
+
 async def test_handoff_after_repeated_failures_says_so():
     portal = RecordingPortal(status=201, body={"id": 1})
     await ActionHandoff(portal.client()).run(

@@ -185,7 +185,11 @@ async def test_failed_verification_points_to_the_extranet():
     await ActionResumeTopic(FakePortal({}).client()).run(
         dispatcher, tracker(slots={"verified": False, "pending_topic": "check_balance"}), domain()
     )
-    assert said(dispatcher) == ["utter_verification_failed", "utter_balance_howto"]
+    assert said(dispatcher) == [
+        "utter_verification_failed",
+        "utter_balance_howto",
+        "utter_anything_else",
+    ]
 
 
 async def test_balance_per_lease_with_debt_credit_and_alert():

@@ -1,0 +1,1 @@
+"""Dialogue behaviour shared by every form, written once as a table and turned into Rasa rules."""

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components of the tenant assistant (listed in config.yml)."""
