@@ -3,6 +3,7 @@ confirm; the portal returns a single-use payment link to the bank's payment page
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,19 @@ def _lease(profile: dict[str, Any], reference: str | None) -> dict[str, Any] | N
     return next(
         (lease for lease in profile.get("leases", []) if lease["reference"] == reference), None
     )
+
+
+_WORDS = re.compile(r"[\w-]+")
+
+
+def _leases_named(leases: list[dict[str, Any]], typed: str) -> list[dict[str, Any]]:
+    """The leases whose reference or label the tenant typed ("Parking", "le parking, 45 €")."""
+    words = " " + " ".join(_WORDS.findall(typed.lower())) + " "
+    return [
+        lease
+        for lease in leases
+        if any(f" {name.lower()} " in words for name in (lease["reference"], lease["label"]))
+    ]
 
 
 class ActionPreparePayment(PortalAction):
@@ -123,10 +137,9 @@ class ValidatePaymentForm(TenantFormValidation):
         except NotVerified:
             dispatcher.utter_message(response="utter_verification_expired")
             return {"payment_lease": None, "requested_slot": None}
-        typed = str(value or "").strip().lower()
-        for lease in profile.get("leases", []):
-            if typed in (lease["reference"].lower(), lease["label"].lower()):
-                return {"payment_lease": lease["reference"]}
+        named = _leases_named(profile.get("leases", []), str(value or ""))
+        if len(named) == 1:
+            return {"payment_lease": named[0]["reference"]}
         dispatcher.utter_message(response="utter_invalid_payment_lease")
         return {"payment_lease": None}
 

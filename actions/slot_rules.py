@@ -136,7 +136,7 @@ def without_spans(text: str, entities: Iterable[Mapping[str, Any]]) -> str:
         start, end = entity.get("start"), entity.get("end")
         if isinstance(start, int) and isinstance(end, int):
             kept[start:end] = [" "] * (end - start)
-    return " ".join("".join(kept).split())
+    return " ".join("".join(kept).split()).strip(" ,;:.-")
 
 
 def only_filler(text: str) -> bool:

@@ -270,7 +270,7 @@ async def test_the_amount_and_the_lease_in_one_answer():
         "utter_ask_payment_lease"
     )
     # A button payload is the lease reference; the amount may come with it.
-    text = "B3 45 €"
+    text = "Parking, 45 €"
     await chat.user(text, entities=[entity("amount", text, "45 €")])
     said = await chat.run("payment_form")
     assert (chat.slot("payment_lease"), chat.slot("payment_amount")) == ("B3", "45.00")

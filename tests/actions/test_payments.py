@@ -128,3 +128,21 @@ async def test_yes_to_the_amount_question_pays_what_is_due(profile, slot):
     )
     assert result == {"payment_amount": slot}
     assert said(dispatcher) == ([] if slot else ["utter_invalid_amount"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "slot"),
+    [
+        ("B3", "B3"),
+        ("Parking", "B3"),
+        ("le parking", "B3"),
+        ("parking, 45 €", "B3"),
+        ("B2 ou B3", None),
+    ],
+)
+async def test_a_lease_is_named_by_its_reference_or_label(typed, slot):
+    dispatcher = CollectingDispatcher()
+    result = await ValidatePaymentForm(
+        FakePortal({("GET", "/me"): (200, NGUYEN)}).client()
+    ).validate_payment_lease(typed, dispatcher, tracker(), domain())
+    assert result == {"payment_lease": slot}
