@@ -5,11 +5,22 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions.slot_rules import client_number_from, email_from, surname_from
+from actions.form_base import TenantFormValidation, answered_another_form
+from actions.slot_rules import (
+    client_number_from,
+    email_from,
+    surname_from,
+    surname_in,
+    without_spans,
+)
+
+#: Entities whose presence shows a message gives data, so that the rest may hold the surname.
+DATA_ENTITIES = ("client_number", "email")
 
 #: After this many invalid answers in a row the bot offers a person (and again every time after).
 FAILURES_BEFORE_HANDOFF_OFFER = 3
@@ -25,12 +36,29 @@ def _failed(
     return {slot: None, "input_failures": failures}
 
 
-class AccountSlotValidation(FormValidationAction):
+class AccountSlotValidation(TenantFormValidation):
     """Validators shared by every form that asks for a client number, a surname or an email."""
 
     @abstractmethod
     def name(self) -> str:
         """``validate_<form name>``, given by each subclass."""
+
+    async def extract_surname(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The surname in a message that gives other values too, when the surname is not the
+        question asked: the opening "je veux m'inscrire : 12345678, Martin, martin@example.org",
+        or "87654321, Dupont" to the client-number question. (Asked, it is the text itself.)"""
+        if tracker.get_slot(REQUESTED_SLOT) == "surname" or answered_another_form(
+            tracker, domain, self.form_name()
+        ):
+            return {}
+        message = tracker.latest_message
+        data = [e for e in message.get("entities") or [] if e.get("entity") in DATA_ENTITIES]
+        if not data:
+            return {}
+        surname = surname_in(without_spans(message.get("text") or "", data))
+        return {"surname": surname} if surname else {}
 
     async def validate_client_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

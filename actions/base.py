@@ -6,11 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.form_base import TenantFormValidation
 from actions.portal_client import (
     PASSED_ON,
     NotVerified,
@@ -72,7 +73,7 @@ class PortalAction(Action, ABC):
         return self.after_failure()
 
 
-class VerifiedFormValidation(FormValidationAction, ABC):
+class VerifiedFormValidation(TenantFormValidation, ABC):
     """Validation of a form that works on a verified account.
 
     When the portal says the verification has expired, the form ends at once (no slot is left

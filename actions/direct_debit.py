@@ -232,11 +232,15 @@ class ValidateDirectDebitForm(VerifiedFormValidation):
                 )
                 return {"iban": None}
             dispatcher.utter_message(response="utter_iban_accepted", iban=kept["iban_masked"])
-            return {
+            checked = {
                 "iban": kept["iban_masked"],
                 "iban_masked": kept["iban_masked"],
                 "bank_name_proposed": kept.get("bank_name"),
             }
+            # A corrected IBAN of another bank: the bank given for the first one is asked again.
+            if tracker.get_slot("bank_name") not in (None, kept.get("bank_name")):
+                checked["bank_name"] = None
+            return checked
 
         return await self.guarded("iban", dispatcher, remember())
 

@@ -3,15 +3,17 @@ confirm; the portal returns a single-use payment link to the bank's payment page
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
+from actions.form_base import TenantFormValidation
 from actions.formatting import fmt_eur
 from actions.identity import conversation_of
 from actions.portal_client import NotVerified, PortalClient, default_client
@@ -33,6 +35,19 @@ def _lease(profile: dict[str, Any], reference: str | None) -> dict[str, Any] | N
     return next(
         (lease for lease in profile.get("leases", []) if lease["reference"] == reference), None
     )
+
+
+_WORDS = re.compile(r"[\w-]+")
+
+
+def _leases_named(leases: list[dict[str, Any]], typed: str) -> list[dict[str, Any]]:
+    """The leases whose reference or label the tenant typed ("Parking", "le parking, 45 €")."""
+    words = " " + " ".join(_WORDS.findall(typed.lower())) + " "
+    return [
+        lease
+        for lease in leases
+        if any(f" {name.lower()} " in words for name in (lease["reference"], lease["label"]))
+    ]
 
 
 class ActionPreparePayment(PortalAction):
@@ -105,7 +120,7 @@ class ActionAskPaymentConfirmed(Action):
         return []
 
 
-class ValidatePaymentForm(FormValidationAction):
+class ValidatePaymentForm(TenantFormValidation):
     def __init__(self, portal: PortalClient | None = None):
         self._portal = portal
         self._maximum = Settings.from_env().payment_max_amount
@@ -122,16 +137,18 @@ class ValidatePaymentForm(FormValidationAction):
         except NotVerified:
             dispatcher.utter_message(response="utter_verification_expired")
             return {"payment_lease": None, "requested_slot": None}
-        typed = str(value or "").strip().lower()
-        for lease in profile.get("leases", []):
-            if typed in (lease["reference"].lower(), lease["label"].lower()):
-                return {"payment_lease": lease["reference"]}
+        named = _leases_named(profile.get("leases", []), str(value or ""))
+        if len(named) == 1:
+            return {"payment_lease": named[0]["reference"]}
         dispatcher.utter_message(response="utter_invalid_payment_lease")
         return {"payment_lease": None}
 
     async def validate_payment_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if tracker.get_intent_of_latest_message() == "affirm":
+            # "oui" to "il reste 412,50 € : choisissez ce montant ou écrivez-en un autre".
+            value = await self._due(tracker) or value
         try:
             amount = parse_amount(str(value or ""), maximum=self._maximum)
         except InvalidInput as error:
@@ -140,6 +157,18 @@ class ValidatePaymentForm(FormValidationAction):
             )
             return {"payment_amount": None}
         return {"payment_amount": f"{amount:.2f}"}
+
+    async def _due(self, tracker: Tracker) -> str | None:
+        """What is due on the chosen lease, when something is."""
+        portal = self._portal or default_client()
+        try:
+            profile = await portal.me(conversation_id=conversation_of(tracker))
+        except NotVerified:
+            return None
+        due = Decimal(
+            str((_lease(profile, tracker.get_slot("payment_lease")) or {}).get("balance_due", "0"))
+        )
+        return f"{due:.2f}" if due > 0 else None
 
 
 class ActionCreatePayment(PortalAction):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from bot.portal.errors import InvalidInput
 from bot.portal.services.rules import normalise_client_number, normalise_email, normalise_surname
 
 _DIGITS_RUN = re.compile(r"\d[\d .\-]*\d|\d")
+# An e-mail address, whose digits are never a client number (prenom.19850312@example.org).
+_EMAIL_WORD = re.compile(r"\S+@\S+")
 # Lead-ins tenants put before their surname; removed so "c'est Martin" gives "Martin".
 _SURNAME_LEAD_IN = re.compile(
     r"^(?:(?:c'?est|mon nom(?: de famille)?(?: c'?est| est)?|nom(?: du signataire)?\s*:?|"
@@ -15,11 +19,53 @@ _SURNAME_LEAD_IN = re.compile(
     r"madame|monsieur|mme\.?|mlle\.?|mr\.?|m\.)\s+)+",
     re.IGNORECASE,
 )
+# Where a message holding several values is cut into parts: "Dupont, client 87654321".
+_PARTS = re.compile(r"[,;:\n/()]+|\s+(?:et|and)\s+", re.IGNORECASE)
+_WORD = re.compile(r"[\w'’-]+")
+
+
+def _words(text: str) -> list[str]:
+    return [word.lower() for word in _WORD.findall(text)]
+
+
+# Words that introduce or correct a value without being one ("non pardon c'est 87654321",
+# "client 87654321", "le nom c'est Martin"). Only these, in any number, make a part empty.
+FILLER_WORDS = frozenset(
+    _words(
+        """
+    non no nan pardon désolé desole désolée desolee sorry excusez excuse moi erreur oups
+    en fait plutôt plutot finalement je me suis trompé trompe trompée trompee corrige
+    correction c'est c’est cest c est ce n'est pas ça ca it's it is the that was wrong
+    mon ma mes my le la les l' un une du de d' mail e-mail email courriel adresse address
+    numéro numero num n° no. client number nom name signataire principal bail
+    iban rib montant somme jour date day amount bon bonne
+    voici voilà voila alors euh bon ok okay svp stp please merci thanks bien sûr sur
+    """
+    )
+)
+# Articles that begin surnames too ("Le Goff", "De La Tour"): alone, they are kept.
+_ARTICLES = frozenset(_words("le la les l' du de d' des un une"))
+# Words that show a part is a request or a sentence, never a surname ("je veux m'inscrire").
+_NOT_A_NAME = frozenset(
+    _words(
+        """
+    je j' j’ tu il elle on nous vous ils i you we veux voudrais voudrait souhaite souhaiterais
+    aimerais peux pouvez want would like need inscrire m'inscrire m’inscrire inscription
+    register sign créer creer compte account espace identifiant identifier mot passe password
+    oublié oublie perdu forgot lost payer pay loyer rent est suis ai a avez pour avec sur dans
+    pas ne n' qui que quoi comment pourquoi où ou quand combien merci bonjour salut hello
+    journée journee soirée soiree cordialement voilà voila ça ca oui yes
+    """
+    )
+)
 
 
 def client_number_from(text: str | None) -> str | None:
-    """The 8-digit client number in ``text`` (spaces and dots tolerated), else ``None``."""
-    for run in _DIGITS_RUN.findall(text or ""):
+    """The 8-digit client number in ``text`` (spaces and dots tolerated), else ``None``.
+
+    Digits inside an e-mail address are not a client number.
+    """
+    for run in _DIGITS_RUN.findall(_EMAIL_WORD.sub(" ", text or "")):
         try:
             return normalise_client_number(run)
         except InvalidInput:
@@ -28,6 +74,13 @@ def client_number_from(text: str | None) -> str | None:
 
 
 def surname_from(text: str | None) -> str | None:
+    """The surname the tenant answered; a message in several parts gives its one name part."""
+    if _PARTS.search(text or ""):
+        return surname_in(text)
+    return _surname_of(text)
+
+
+def _surname_of(text: str | None) -> str | None:
     cleaned = _SURNAME_LEAD_IN.sub("", (text or "").strip()).strip(" .!")
     if any(ch.isdigit() or ch == "@" for ch in cleaned) or len(cleaned.split()) > 4:
         return None
@@ -35,6 +88,35 @@ def surname_from(text: str | None) -> str | None:
         return normalise_surname(cleaned)
     except InvalidInput:
         return None
+
+
+def _without_leading_filler(part: str) -> str:
+    """``part`` without the lead-in before the value ("le nom c'est Martin" -> "Martin")."""
+    words = part.split()
+    lead = 0
+    while lead < len(words) and all(w in FILLER_WORDS for w in _words(words[lead])):
+        lead += 1
+    if all(w in _ARTICLES for word in words[:lead] for w in _words(word)):
+        return part
+    return " ".join(words[lead:])
+
+
+def surname_in(text: str | None) -> str | None:
+    """The surname in a message that holds other things too ("Dupont, client 87654321",
+    "inscription : 11223344 Nguyen"): the one part that looks like a name once the values and
+    the lead-ins are gone. ``None`` when there is no such part, or more than one."""
+    names = []
+    for part in _PARTS.split(_EMAIL_WORD.sub(" ", text or "")):
+        part = re.sub(r"\d+", " ", _without_leading_filler(part.strip(" .!?")))
+        words = _words(part)
+        if not words or len(words) > 3 or any(w in _NOT_A_NAME for w in words):
+            continue
+        if all(w in FILLER_WORDS for w in words):
+            continue
+        surname = _surname_of(part)
+        if surname:
+            names.append(surname)
+    return names[0] if len(names) == 1 else None
 
 
 def email_from(text: str | None) -> str | None:
@@ -45,3 +127,18 @@ def email_from(text: str | None) -> str | None:
         except InvalidInput:
             continue
     return None
+
+
+def without_spans(text: str, entities: Iterable[Mapping[str, Any]]) -> str:
+    """``text`` without the characters of ``entities`` (each with ``start`` and ``end``)."""
+    kept = list(text)
+    for entity in entities:
+        start, end = entity.get("start"), entity.get("end")
+        if isinstance(start, int) and isinstance(end, int):
+            kept[start:end] = [" "] * (end - start)
+    return " ".join("".join(kept).split()).strip(" ,;:.-")
+
+
+def only_filler(text: str) -> bool:
+    """True when ``text`` holds nothing but lead-ins and corrections ("non pardon c'est")."""
+    return all(w in FILLER_WORDS for w in _words(text))

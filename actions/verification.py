@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions.accounts import clear_identity_slots
 from actions.balance import unpaid_alert
 from actions.base import PortalAction
+from actions.form_base import TenantFormValidation
 from actions.identity import conversation_of
 from actions.portal_client import (
     NotVerified,
@@ -76,7 +77,7 @@ class ActionCheckVerification(PortalAction):
         return [SlotSet("verified", False), SlotSet("pending_topic", None)]
 
 
-class ValidateVerifyForm(FormValidationAction):
+class ValidateVerifyForm(TenantFormValidation):
     """Email → the portal emails a code (same reply whether or not it matches); code → grant."""
 
     def __init__(self, portal: PortalClient | None = None):

@@ -22,6 +22,9 @@ from tests.actions.helpers import domain, tracker
         ("abcdefgh", None),
         ("je ne sais pas", None),
         ("", None),
+        # The digits of an e-mail address are not a client number.
+        ("prenom.19850312@example.org", None),
+        ("19850312@example.org, 12345678", "12345678"),
     ],
 )
 def test_client_number_from_what_was_typed(typed, expected):
@@ -40,6 +43,14 @@ def test_client_number_from_what_was_typed(typed, expected):
         ("a@example.org", None),
         ("", None),
         ("je ne sais vraiment pas quoi vous dire", None),
+        # What is left of a message giving other values too.
+        ("Dupont, client", "Dupont"),
+        ("Le Goff, numéro", "Le Goff"),
+        ("le nom c'est Durand et le numéro", "Durand"),
+        ("je veux m'inscrire : , Martin,", "Martin"),
+        ("je veux m'inscrire, mon numéro c'est", None),
+        ("Martin, Dupont", None),
+        (", bonne journée", None),
     ],
 )
 def test_surname_from_what_was_typed(typed, expected):

@@ -115,3 +115,34 @@ async def test_declined_confirmation_creates_nothing():
         dispatcher, tracker(slots={"payment_confirmed": False}), domain()
     )
     assert said(dispatcher) == ["utter_payment_cancelled"] and portal.calls == []
+
+
+@pytest.mark.parametrize(("profile", "slot"), [(DUPONT, "412.50"), (NGUYEN, None)])
+async def test_yes_to_the_amount_question_pays_what_is_due(profile, slot):
+    dispatcher = CollectingDispatcher()
+    lease = profile["leases"][0]["reference"]
+    result = await ValidatePaymentForm(
+        FakePortal({("GET", "/me"): (200, profile)}).client()
+    ).validate_payment_amount(
+        "oui", dispatcher, tracker(intent="affirm", slots={"payment_lease": lease}), domain()
+    )
+    assert result == {"payment_amount": slot}
+    assert said(dispatcher) == ([] if slot else ["utter_invalid_amount"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "slot"),
+    [
+        ("B3", "B3"),
+        ("Parking", "B3"),
+        ("le parking", "B3"),
+        ("parking, 45 €", "B3"),
+        ("B2 ou B3", None),
+    ],
+)
+async def test_a_lease_is_named_by_its_reference_or_label(typed, slot):
+    dispatcher = CollectingDispatcher()
+    result = await ValidatePaymentForm(
+        FakePortal({("GET", "/me"): (200, NGUYEN)}).client()
+    ).validate_payment_lease(typed, dispatcher, tracker(), domain())
+    assert result == {"payment_lease": slot}
