@@ -20,6 +20,7 @@ from actions.base import ConfirmedFormSubmit, PortalAction, VerifiedFormValidati
 from actions.identity import conversation_of
 from actions.portal_client import PASSED_ON, PortalClient, PortalClientError, PortalRejected
 from actions.uploads import UPLOAD_SLOT, ask_for_file, file_arrived
+from actions.wording import response_text
 
 FORM_SLOTS = (
     "iban",
@@ -123,7 +124,14 @@ class ActionAskBankName(PortalAction):
             dispatcher.utter_message(
                 response="utter_ask_bank_name_proposed",
                 bank=proposed,
-                buttons=[{"title": f"Oui, {proposed}", "payload": "/affirm"}],
+                buttons=[
+                    {
+                        "title": response_text(
+                            "utter_button_bank_confirmed", domain, tracker, bank=proposed
+                        ),
+                        "payload": "/affirm",
+                    }
+                ],
             )
         else:
             dispatcher.utter_message(response="utter_ask_bank_name")
@@ -156,7 +164,10 @@ class ActionAskDebitDay(PortalAction):
     ) -> list[dict[str, Any]]:
         profile = await self.portal.direct_debit_profile(conversation_id=conversation_of(tracker))
         buttons = [
-            {"title": f"Le {day} du mois", "payload": str(day)}
+            {
+                "title": response_text("utter_button_debit_day", domain, tracker, day=day),
+                "payload": str(day),
+            }
             for day in profile.get("debit_days", [])
         ]
         dispatcher.utter_message(response="utter_ask_debit_day", buttons=buttons)
@@ -174,6 +185,7 @@ class ActionAskRibReceived(PortalAction):
             self.portal,
             dispatcher,
             tracker,
+            domain,
             purpose=RIB_PURPOSE,
             kinds=RIB_KINDS,
             response="utter_ask_rib_received",

@@ -126,6 +126,7 @@ class ActionAskCertificateReceived(PortalAction):
             self.portal,
             dispatcher,
             tracker,
+            domain,
             purpose=upload.get("purpose", "insurance_certificate"),
             kinds=list(upload.get("kinds", ["pdf"])),
             response="utter_ask_certificate_received",

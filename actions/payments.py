@@ -17,6 +17,7 @@ from actions.form_base import TenantFormValidation
 from actions.formatting import fmt_eur
 from actions.identity import conversation_of
 from actions.portal_client import NotVerified, PortalClient, default_client
+from actions.wording import response_text
 from bot.portal.errors import InvalidInput
 from bot.portal.services.payment_rules import parse_amount
 from bot.settings import Settings
@@ -77,7 +78,13 @@ class ActionAskPaymentLease(PortalAction):
         profile = await self.portal.me(conversation_id=conversation_of(tracker))
         buttons = [
             {
-                "title": f"{lease['label']} ({fmt_eur(lease['balance_due'])} dus)",
+                "title": response_text(
+                    "utter_button_lease_due",
+                    domain,
+                    tracker,
+                    lease=lease["label"],
+                    amount=fmt_eur(lease["balance_due"]),
+                ),
                 "payload": lease["reference"],
             }
             for lease in profile.get("leases", [])

@@ -12,20 +12,27 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.identity import conversation_of
 from actions.portal_client import PortalClient
+from actions.wording import response_text
 
 UPLOAD_SLOT = "upload_slot_id"
 #: Value of a form slot once its file has arrived.
 RECEIVED = "reçu"
-SENT_BUTTON = {"title": "C'est envoyé", "payload": "/affirm"}
+
+
+def sent_button(domain: DomainDict, tracker: Tracker) -> dict[str, str]:
+    """The button the tenant presses once the file is sent."""
+    return {"title": response_text("utter_button_file_sent", domain, tracker), "payload": "/affirm"}
 
 
 async def ask_for_file(
     portal: PortalClient,
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
+    domain: DomainDict,
     *,
     purpose: str,
     kinds: list[str],
@@ -38,12 +45,16 @@ async def ask_for_file(
             conversation_id=conversation_of(tracker), slot_id=slot_id
         )
         if state.get("status") == "waiting" and state.get("purpose") == purpose:
-            dispatcher.utter_message(response="utter_upload_waiting", buttons=[SENT_BUTTON])
+            dispatcher.utter_message(
+                response="utter_upload_waiting", buttons=[sent_button(domain, tracker)]
+            )
             return []
     created = await portal.create_upload(
         conversation_id=conversation_of(tracker), purpose=purpose, kinds=kinds
     )
-    dispatcher.utter_message(response=response, link=created["upload_url"], buttons=[SENT_BUTTON])
+    dispatcher.utter_message(
+        response=response, link=created["upload_url"], buttons=[sent_button(domain, tracker)]
+    )
     return [SlotSet(UPLOAD_SLOT, created["slot_id"])]
 
 

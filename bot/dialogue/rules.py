@@ -17,6 +17,7 @@ HEADER = (
 VERIFICATION_ACTION = "action_check_verification"
 VERIFICATION_NEEDED = ("utter_verification_needed", "verify_form")
 OFFER_HELP = "utter_anything_else"
+LISTEN = {"action": "action_listen"}
 LEAVE_FORM = [{"action": "action_deactivate_loop"}, {"active_loop": None}]
 
 Step = dict[str, Any]
@@ -66,8 +67,10 @@ def generate(table: DialogueTable) -> Iterator[dict[str, Any]]:
         for suffix, steps in _starts(table, intent):
             yield _rule(f"{intent} starts{suffix}", [{"intent": intent}, *steps])
     for intent, steps in table.verified_flows.items():
-        if len(steps) > 1:
-            yield _rule(f"{intent} goes on once verified", _steps(steps, forms))
+        # After the verification form, action_resume_topic follows up with the first step; a
+        # one-step flow then waits for the tenant (without a rule, Rasa's fallback would reply).
+        after = _steps(steps, forms) if len(steps) > 1 else [*_steps(steps, forms), LISTEN]
+        yield _rule(f"{intent} goes on once verified", after)
     for form in forms.values():
         ending = [{"action": OFFER_HELP}] if form.offer_help else []
         yield _rule(

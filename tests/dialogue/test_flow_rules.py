@@ -115,3 +115,15 @@ def test_a_table_without_help_offer_generates_none():
             {"action": "action_x"},
         ]
     ]
+
+
+def test_a_one_step_verified_flow_waits_for_the_tenant_after_the_verification():
+    """Without it, the balance shown after the code was followed by "Je n'ai pas bien compris"."""
+    rules = rules_by_name()
+    assert rules["check_balance goes on once verified"]["steps"] == [
+        {"action": "action_show_balance"},
+        {"action": "action_listen"},
+    ]
+    assert rules["change_password goes on once verified"]["steps"][-1] == {
+        "action": "action_listen"
+    }
