@@ -158,3 +158,14 @@ def test_the_scenario_folder_is_where_the_readme_says(tmp_path: Path):
     (tmp_path / "faq.yml").write_text("- name: one\n  turns:\n    - user: bonjour\n")
     (loaded,) = load_scenarios(tmp_path)
     assert (loaded.category, loaded.name, loaded.turns[0].value) == ("faq", "one", "bonjour")
+
+
+async def test_a_missing_email_keeps_the_replies_in_the_report():
+    live = ScriptedLive({"oui": [{"text": "Au revoir !"}]})
+    outcome = await ScenarioRun(
+        scenario({"user": "oui", "mail": {"to": "x@example.org"}}),
+        live,  # type: ignore[arg-type]
+        CATALOG,
+    ).run()
+    assert outcome.reasons == ["LiveError: no mail to x@example.org"]
+    assert outcome.got == ["utter_goodbye: Au revoir !"]
