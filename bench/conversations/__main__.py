@@ -72,7 +72,14 @@ async def bench(
     catalog = ResponseCatalog.from_project(PROJECT_ROOT)
     async with httpx.AsyncClient(timeout=120) as http:
         live = Live(rasa.rstrip("/"), portal.rstrip("/"), http, database_url=database)
-        return await run_all(scenarios, live, catalog, parallel=args.parallel)
+        done = iter(range(1, len(scenarios) + 1))
+
+        def progress(outcome: Outcome) -> None:
+            verdict = "skipped" if outcome.skipped else "ok" if outcome.passed else "FAILED"
+            name = f"{outcome.scenario.category}/{outcome.scenario.name}"
+            print(f"[{next(done)}/{len(scenarios)}] {verdict} {name}", file=sys.stderr, flush=True)
+
+        return await run_all(scenarios, live, catalog, parallel=args.parallel, progress=progress)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

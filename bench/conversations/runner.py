@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -216,13 +217,21 @@ class ScenarioRun:
 
 
 async def run_all(
-    scenarios: list[Scenario], live: Live, catalog: ResponseCatalog, *, parallel: int = 3
+    scenarios: list[Scenario],
+    live: Live,
+    catalog: ResponseCatalog,
+    *,
+    parallel: int = 3,
+    progress: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Every scenario, ``parallel`` at a time, in their order."""
+    """Every scenario, ``parallel`` at a time, in their order; ``progress`` hears of each end."""
     gate = asyncio.Semaphore(parallel)
 
     async def one(scenario: Scenario) -> Outcome:
         async with gate:
-            return await ScenarioRun(scenario, live, catalog).run()
+            outcome = await ScenarioRun(scenario, live, catalog).run()
+        if progress is not None:
+            progress(outcome)
+        return outcome
 
     return list(await asyncio.gather(*(one(scenario) for scenario in scenarios)))
