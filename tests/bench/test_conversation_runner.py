@@ -169,3 +169,33 @@ async def test_a_missing_email_keeps_the_replies_in_the_report():
     ).run()
     assert outcome.reasons == ["LiveError: no mail to x@example.org"]
     assert outcome.got == ["utter_goodbye: Au revoir !"]
+
+
+GOODBYE = "Au revoir et bonne journée ! N'hésitez pas à revenir si vous avez une autre question."
+
+
+class GoodbyeOnly(ScriptedLive):
+    """An assistant that says goodbye to everything, sends no e-mail and gives no link."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    async def say(self, sender: str, message: str) -> list[dict[str, Any]]:
+        return [{"text": GOODBYE}]
+
+    async def verify(self, sender: str, email: str) -> tuple[list[dict], list[dict]]:
+        return await self.say(sender, email), await self.say(sender, "123456")
+
+    async def create_household(self, spec: dict[str, Any]) -> dict[str, str]:
+        return {"client_number": "12345678", "surname": "Martin", "email": "m@example.org"}
+
+
+async def test_no_scenario_passes_against_an_assistant_that_only_says_goodbye(monkeypatch):
+    """Every scenario asserts something a tenant would notice: none is vacuous."""
+    monkeypatch.setattr("bench.conversations.runner.MAIL_SETTLE_SECONDS", 0)
+    monkeypatch.setattr(GoodbyeOnly, "wait_for_mail", Live.wait_for_mail)
+    catalog = ResponseCatalog.from_project(PROJECT_ROOT)
+    live = GoodbyeOnly()
+    live.mail_timeout = 0.0  # type: ignore[attr-defined]
+    outcomes = await run_all(load_scenarios(), live, catalog, parallel=20)  # type: ignore[arg-type]
+    assert [o.scenario.name for o in outcomes if o.passed or o.skipped] == []
