@@ -23,7 +23,7 @@ from bench.conversations.live import Live
 from bench.conversations.report import failures, table
 from bench.conversations.responses import ResponseCatalog
 from bench.conversations.runner import Outcome, run_all
-from bench.conversations.scenarios import SCENARIO_DIR, load_scenarios, select
+from bench.conversations.scenarios import SCENARIO_DIR, Scenario, load_scenarios, select
 from bot.settings import PROJECT_ROOT, Settings
 
 UNLIMITED = 10**6
@@ -66,9 +66,12 @@ def own_stack() -> Iterator[tuple[str, str, str]]:
 
 
 async def bench(
-    args: argparse.Namespace, rasa: str, portal: str, database: str | None
+    args: argparse.Namespace,
+    scenarios: list[Scenario],
+    rasa: str,
+    portal: str,
+    database: str | None,
 ) -> list[Outcome]:
-    scenarios = select(load_scenarios(args.scenarios), only=args.only, keyword=args.k)
     catalog = ResponseCatalog.from_project(PROJECT_ROOT)
     async with httpx.AsyncClient(timeout=120) as http:
         live = Live(rasa.rstrip("/"), portal.rstrip("/"), http, database_url=database)
@@ -83,7 +86,9 @@ async def bench(
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.conversations", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--only", action="append", metavar="CATEGORY", help="repeatable")
     parser.add_argument("-k", metavar="NAME", help="scenarios whose name contains NAME")
     parser.add_argument("--parallel", type=int, default=3, help="scenarios at a time (3)")
@@ -100,11 +105,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    scenarios = select(load_scenarios(args.scenarios), only=args.only, keyword=args.k)
+    if not scenarios:
+        sys.exit(f"No scenario matches --only/-k in {args.scenarios}.")
     if args.rasa_url:
-        outcomes = asyncio.run(bench(args, args.rasa_url, args.portal_url, args.database_url))
+        urls = (args.rasa_url, args.portal_url, args.database_url)
+        outcomes = asyncio.run(bench(args, scenarios, *urls))
     else:
         with own_stack() as (rasa, portal, database):
-            outcomes = asyncio.run(bench(args, rasa, portal, database))
+            outcomes = asyncio.run(bench(args, scenarios, rasa, portal, database))
     if not args.markdown:
         print(failures(outcomes))
         print()
