@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED = false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run train test lint nlu-report bench fuzz
+.PHONY: help venv run train test lint nlu-report bench conversations fuzz
 
 help:
 	@echo "make venv        crée/actualise .venv (Python 3.10, requirements.lock)"
@@ -18,6 +18,7 @@ help:
 	@echo "make nlu-report  évalue le NLU sur tests/nlu_test.yml (results/nlu)"
 	@echo "make fuzz        Schemathesis sur l'API du portail (200 exemples par opération, aucune erreur 5xx)"
 	@echo "make bench       banc de charge : parcours complets vs. réponse Rasa seule (bench/RESULTS.md)"
+	@echo "make conversations  banc de conversations : scénarios par catégorie, réussites par catégorie (ARGS=\"--only faq\")"
 
 $(INSTALLED): requirements.lock pyproject.toml
 	scripts/bootstrap-venv
@@ -50,6 +51,11 @@ nlu-report: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m bench.load
+
+# Conversation test bench (bench/conversations/README.md): needs a trained model; ARGS passes
+# options, e.g. make conversations ARGS="--only exits --markdown".
+conversations: $(INSTALLED)
+	$(PY) -m bench.conversations $(ARGS)
 
 fuzz: $(INSTALLED)
 	FUZZ_EXAMPLES=200 $(PY) -m pytest tests/portal/test_api_fuzz.py -q
