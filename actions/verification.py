@@ -28,6 +28,7 @@ from actions.portal_client import (
     default_client,
 )
 from actions.slot_rules import email_from
+from actions.wording import response_text
 
 #: What to do once verified, per topic the tenant asked about.
 TOPIC_ACTIONS = {
@@ -57,6 +58,28 @@ CODE_PROBLEMS = {
 }
 
 
+def asks_how(tracker: Tracker) -> bool:
+    """ "Comment je me désinscris ?" asks for the steps, not (yet) for the thing itself."""
+    return any(entity.get("entity") == "howto" for entity in tracker.latest_message["entities"])
+
+
+def explain_then_offer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, topic: str
+) -> list[dict[str, Any]]:
+    """The help page's steps, then the offer to do it here; no verification is asked yet."""
+    dispatcher.utter_message(response=TOPIC_HOWTOS[topic])
+    button = {
+        "title": response_text("utter_button_do_it_now", domain, tracker),
+        "payload": f"/{topic}",
+    }
+    dispatcher.utter_message(response="utter_offer_flow_here", buttons=[button])
+    return [
+        SlotSet("verified", False),
+        SlotSet("pending_topic", None),
+        FollowupAction("action_listen"),
+    ]
+
+
 class ActionCheckVerification(PortalAction):
     """Is this conversation verified in the portal? Remember which topic to resume."""
 
@@ -70,6 +93,8 @@ class ActionCheckVerification(PortalAction):
         try:
             await self.portal.me(conversation_id=conversation_of(tracker))
         except NotVerified:
+            if asks_how(tracker) and topic in TOPIC_HOWTOS:
+                return explain_then_offer(dispatcher, tracker, domain, topic)
             return [SlotSet("verified", False), SlotSet("pending_topic", topic)]
         return [SlotSet("verified", True), SlotSet("pending_topic", topic)]
 

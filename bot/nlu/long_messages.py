@@ -11,15 +11,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.fallback import mark_as_fallback
 
 MAX_WORDS_KEY = "max_words"
 
@@ -54,15 +51,5 @@ class LongMessageFallback(GraphComponent, IntentClassifier):
         for message in messages:
             if len((message.get(TEXT) or "").split()) <= self.max_words:
                 continue
-            fallback = {
-                INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
-                PREDICTED_CONFIDENCE_KEY: 1.0,
-            }
-            ranking = [
-                item
-                for item in message.data.get(INTENT_RANKING_KEY, [])
-                if item.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME
-            ]
-            message.data[INTENT] = dict(fallback)
-            message.data[INTENT_RANKING_KEY] = [fallback, *ranking]
+            mark_as_fallback(message)
         return messages

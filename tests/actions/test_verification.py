@@ -102,6 +102,24 @@ async def test_unverified_conversation_is_sent_to_the_form_with_its_topic_kept()
     }
 
 
+async def test_a_how_question_gets_the_steps_and_the_offer_before_any_verification():
+    """ "comment je me désinscris ?" is answered from the help page; no code is asked yet."""
+    portal = FakePortal({("GET", "/me"): (401, {"error": "not_verified"})})
+    dispatcher = CollectingDispatcher()
+    asking_how = tracker(intent="unsubscribe", text="comment je me désinscris ?")
+    asking_how.latest_message["entities"] = [{"entity": "howto", "value": "comment je"}]
+    events = await ActionCheckVerification(portal.client()).run(dispatcher, asking_how, domain())
+    assert said(dispatcher) == ["utter_unsubscribe_howto", "utter_offer_flow_here"]
+    assert dispatcher.messages[1]["buttons"] == [
+        {"title": "Le faire maintenant", "payload": "/unsubscribe"}
+    ]
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_listen"]
+    assert {e["name"]: e["value"] for e in events if e["event"] == "slot"} == {
+        "verified": False,
+        "pending_topic": None,
+    }
+
+
 async def test_email_step_asks_the_portal_for_a_code_and_says_so_whatever_it_found():
     portal = FakePortal({("POST", "/verifications"): (202, {"status": "accepted"})})
     dispatcher = CollectingDispatcher()
