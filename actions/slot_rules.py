@@ -40,6 +40,7 @@ FILLER_WORDS = frozenset(
     numéro numero num n° no. client number nom name signataire principal bail
     iban rib montant somme jour date day amount bon bonne
     voici voilà voila alors euh bon ok okay svp stp please merci thanks bien sûr sur
+    je crois pense il me semble normalement si ne trompe sauf think guess
     """
     )
 )

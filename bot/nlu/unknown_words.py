@@ -45,7 +45,8 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
 
     @classmethod
     def required_components(cls) -> list[type]:
-        return [IntentClassifier]
+        # Its training node reads only the training data; config.yml puts it after DIET.
+        return []
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

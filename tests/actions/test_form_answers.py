@@ -194,6 +194,17 @@ async def test_surname_and_client_number_in_one_answer():
     assert said == []
 
 
+async def test_a_hedge_around_the_number_is_no_surname():
+    """"mon numero c'est le 81745174 je crois" gave the surname "Je Crois"."""
+    chat = register_chat()
+    await chat.user("je veux m'inscrire", intent="register")
+    await chat.run("register_form")
+    text = "mon numero c'est le 81745174 je crois"
+    await chat.user(text, entities=[entity("client_number", text, "81745174")])
+    assert await chat.run("register_form") == ["utter_ask_surname"]
+    assert (chat.slot("client_number"), chat.slot("surname")) == ("81745174", None)
+
+
 async def test_a_correction_replaces_the_client_number_and_asks_the_question_again():
     chat = register_chat()
     await chat.user("je veux m'inscrire", intent="register")
