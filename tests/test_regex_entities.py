@@ -30,6 +30,8 @@ def found(extractor: RegexEntityExtractor, text: str) -> list[tuple[str, str]]:
     ("text", "entities"),
     [
         ("87654321", [("client_number", "87654321")]),
+        ("comment je me désinscris ?", [("howto", "comment je")]),
+        ("how do I pay my rent", [("howto", "how do")]),
         ("non pardon c'est 87654321", [("client_number", "87654321")]),
         ("Dupont, client 87654321", [("client_number", "87654321")]),
         (
@@ -67,3 +69,15 @@ def test_values_found_in_what_tenants_type(extractor, text, entities):
 def test_an_iban_with_spaces_is_one_value(extractor):
     ibans = [v for e, v in found(extractor, "FR76 3000 6000 0112 3456 7890 189") if e == "iban"]
     assert ibans == ["FR76 3000 6000 0112 3456 7890 189"]
+
+
+def test_every_pattern_is_used_by_the_trained_extractor():
+    """Rasa's RegexEntityExtractor keeps only the patterns of entities annotated in some training
+    example: a pattern without one is silently never used (so it was for ``howto``)."""
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    files = sorted((ROOT / "data" / "nlu").glob("*.yml"))
+    data = TrainingData().merge(*(RasaYAMLReader().read(path) for path in files))
+    used = extract_patterns(data, use_lookup_tables=False, use_only_entities=True)
+    declared = RasaYAMLReader().read(ROOT / "data" / "nlu" / "regex.yml").regex_features
+    assert {p["name"] for p in used} == {r["name"] for r in declared}

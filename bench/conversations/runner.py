@@ -67,11 +67,14 @@ class ScenarioRun:
         self.live = live
         self.catalog = catalog
         slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower())[:24].strip("-")
-        self.sender = f"bench-{slug}-{uuid.uuid4().hex[:8]}"
+        tag = uuid.uuid4().hex[:8]
+        self.sender = f"bench-{slug}-{tag}"
+        # Addresses a tenant could have: the scenario's name in them would be words the NLU
+        # reads ("...-identifier-change-...@" was taken for a request to change it).
         self.context = {
             "sender": self.sender,
-            "email": f"{self.sender}@example.org",
-            "new_email": f"new-{self.sender}@example.org",
+            "email": f"locataire.{tag}@example.org",
+            "new_email": f"nouvelle.adresse.{tag}@example.org",
             "next_year": str(date.today().year + 1),
         }
         self.history: list[dict[str, Any]] = []

@@ -69,10 +69,13 @@ async def test_a_passing_scenario_fills_placeholders_and_checks_replies():
         live,  # type: ignore[arg-type]
         CATALOG,
     )
-    live.script[run.sender] = [{"text": f"Envoyé à {run.context['email']}."}]
+    live.script[run.context["email"].split("@")[0]] = [
+        {"text": f"Envoyé à {run.context['email']}."}
+    ]
     outcome = await run.run()
     assert outcome.passed, outcome.reasons
-    assert live.said[1] == (run.sender, f"{run.sender}@example.org")
+    assert live.said[1] == (run.sender, run.context["email"])
+    assert run.context["email"].startswith("locataire.")
 
 
 async def test_a_failing_turn_stops_the_scenario_and_keeps_what_came_back():
