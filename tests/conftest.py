@@ -168,3 +168,25 @@ async def portal(
     """The portal with the demo data, serving on ``settings.portal_port``."""
     async with running_portal(portal_settings, portal_socket, sessions) as running:
         yield running
+
+
+# --------------------------------------------------------------------------- trained model
+
+
+@pytest.fixture(scope="session")
+def trained_agent() -> Iterator[Any]:
+    """The trained model in this process, without action server, loaded once for the run
+    (NLU checks and the help-page answers, which need no custom action)."""
+    from bot.runner.training import has_model
+
+    root = Path(__file__).resolve().parents[1]
+    if not has_model(root):
+        pytest.fail("No trained model in models/: run the README's test command, which trains it")
+    from rasa.core.agent import Agent
+
+    yield Agent.load(str(root / "models" / "tenant-assistant.tar.gz"))
+
+
+def parse(agent: Any, text: str) -> dict[str, Any]:
+    """What the NLU makes of ``text``."""
+    return asyncio.run(agent.parse_message(text))

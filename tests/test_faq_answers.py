@@ -18,19 +18,17 @@ import functools
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bot.runner.training import has_model
+from tests.conftest import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 HELP_PAGE = ROOT / "tests" / "help_page_fr.txt"
 SEED_PAGE = ROOT.parent / "shared" / "seed" / "000_31319c60c1aa4301.txt"
-MODEL = ROOT / "models" / "tenant-assistant.tar.gz"
 
 # (what a tenant writes, the faq key that answers it, a fact the answer must state)
 # The questions issue 10 reported as starting a verification: trained on purpose.
@@ -566,17 +564,8 @@ def test_the_phrasings_are_not_training_examples():
 
 
 @pytest.fixture(scope="module")
-def agent() -> Iterator[Any]:
-    """The trained model in this process, without action server: utter_faq needs none."""
-    if not has_model(ROOT):
-        pytest.fail("No trained model in models/: run the README's test command, which trains it")
-    from rasa.core.agent import Agent
-
-    yield Agent.load(str(MODEL))
-
-
-def parse(agent: Any, text: str) -> dict[str, Any]:
-    return asyncio.run(agent.parse_message(text))
+def agent(trained_agent: Any) -> Any:
+    return trained_agent
 
 
 async def chat(agent: Any, text: str) -> list[dict[str, Any]]:

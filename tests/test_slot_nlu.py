@@ -5,19 +5,16 @@ and its values."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bot.runner.training import has_model
+from tests.conftest import parse
 from tests.test_slot_mappings import INTERRUPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "models" / "tenant-assistant.tar.gz"
 
 #: Answers inside a form: (text, entities found).
 ANSWERS = [
@@ -48,16 +45,8 @@ OPENINGS = [
 
 
 @pytest.fixture(scope="module")
-def agent() -> Iterator[Any]:
-    if not has_model(ROOT):
-        pytest.fail("No trained model in models/: run the README's test command, which trains it")
-    from rasa.core.agent import Agent
-
-    yield Agent.load(str(MODEL))
-
-
-def parse(agent: Any, text: str) -> dict[str, Any]:
-    return asyncio.run(agent.parse_message(text))
+def agent(trained_agent: Any) -> Any:
+    return trained_agent
 
 
 #: Entities compared exactly; amounts only where one is expected (the amount pattern also
