@@ -60,7 +60,9 @@ CODE_PROBLEMS = {
 
 def asks_how(tracker: Tracker) -> bool:
     """ "Comment je me désinscris ?" asks for the steps, not (yet) for the thing itself."""
-    return any(entity.get("entity") == "howto" for entity in tracker.latest_message["entities"])
+    return any(
+        entity.get("entity") == "howto" for entity in tracker.latest_message.get("entities") or []
+    )
 
 
 def explain_then_offer(

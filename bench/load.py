@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import tempfile
 import time
@@ -28,17 +27,12 @@ from pathlib import Path
 
 import httpx
 
+from bot.runner.ports import free_port
 from bot.runner.stack import Stack
 from bot.settings import Settings
 
 REGISTRATION = ("je veux m'inscrire", "12345678", "Martin", "{sender}@example.org")
 BASELINE = ("bonjour",)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.load import free_port
+from bot.runner.ports import free_port
 from bot.runner.stack import Stack
 from bot.settings import Settings
 

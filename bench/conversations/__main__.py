@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -24,15 +23,10 @@ from bench.conversations.report import failures, table
 from bench.conversations.responses import ResponseCatalog
 from bench.conversations.runner import Outcome, run_all
 from bench.conversations.scenarios import SCENARIO_DIR, Scenario, load_scenarios, select
+from bot.runner.ports import free_port
 from bot.settings import PROJECT_ROOT, Settings
 
 UNLIMITED = 10**6
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

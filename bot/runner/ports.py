@@ -28,3 +28,10 @@ def ensure_port_free(
     """Raise :class:`PortInUse` naming the port, who needs it and the variable that moves it."""
     if not port_is_free(port, host):
         raise PortInUse(port=port, label=label, env_var=env_var)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now: for benches and tests that start the stack beside others."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
