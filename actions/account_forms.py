@@ -14,6 +14,7 @@ from actions.form_base import TenantFormValidation, answered_another_form
 from actions.slot_rules import (
     client_number_from,
     email_from,
+    named_surname,
     surname_from,
     surname_in,
     without_spans,
@@ -54,6 +55,9 @@ class AccountSlotValidation(TenantFormValidation):
         ):
             return {}
         message = tracker.latest_message
+        named = named_surname(message.get("text"))
+        if named:  # "non pardon, le nom c'est Lefebvre", whatever the question
+            return {"surname": named}
         data = [e for e in message.get("entities") or [] if e.get("entity") in DATA_ENTITIES]
         if not data:
             return {}

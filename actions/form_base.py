@@ -15,7 +15,11 @@ answered the verification form, not this one. Here, for every form:
   values and the lead-ins are removed, and a yes/no question (a summary) is not answered at all:
   it is asked again, showing the new values;
 - a value that replaces one given earlier in the form is acknowledged
-  (``utter_value_corrected``), unless its validator already said something about it.
+  (``utter_value_corrected``), unless its validator already said something about it;
+- a correction that names no value ("non pardon c'est P-7777" at the next question), which the
+  question asked cannot take, corrects the previous answer instead, when that one can take it;
+- the values of the message that opened the topic ("je veux payer 120 euros"), which the
+  verification code's form came between, still fill the form when it starts.
 """
 
 from __future__ import annotations
@@ -29,9 +33,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions.slot_rules import only_filler, without_spans
+from actions.slot_rules import (
+    is_correction,
+    looks_like_value,
+    only_filler,
+    without_lead_in,
+    without_spans,
+)
 
 CORRECTED_RESPONSE = "utter_value_corrected"
+#: The action that asks for verification before a topic; the message before it opened the topic.
+VERIFICATION_CHECK = "action_check_verification"
 
 
 def _mappings(domain: DomainDict, slot: str) -> list[dict[str, Any]]:
@@ -78,6 +90,46 @@ def entities_giving(tracker: Tracker, domain: DomainDict, slot: str, value: Any)
     ]
 
 
+def opening_entities(tracker: Tracker) -> list[dict[str, Any]]:
+    """The entities of the message that opened the topic the verification came before."""
+    before_check: list[dict[str, Any]] = []
+    for index, event in enumerate(tracker.events):
+        if event.get("event") == "action" and event.get("name") == VERIFICATION_CHECK:
+            before_check = tracker.events[:index]
+    for event in reversed(before_check):
+        if event.get("event") == "user":
+            return list((event.get("parse_data") or {}).get("entities") or [])
+    return []
+
+
+def last_answered_slot(tracker: Tracker, slots: list[str], requested: str | None) -> str | None:
+    """The slot of ``slots`` (not ``requested``) that an earlier message of the form filled last."""
+    for event in reversed(tracker.events[: _latest_user_index(tracker.events)]):
+        if event.get("event") == "active_loop" and event.get("name") is None:
+            break
+        name = event.get("name")
+        answered = event.get("event") == "slot" and event.get("value") is not None
+        if answered and name in slots and name != requested:
+            return name
+    return None
+
+
+def _maps_entity(domain: DomainDict, slot: str, entity: Any, form: str) -> bool:
+    """Does ``slot`` take the ``entity`` while ``form`` is active?"""
+    return any(
+        mapping.get("type") == "from_entity"
+        and mapping.get("entity") == entity
+        and all(c.get("active_loop") in (None, form) for c in mapping.get("conditions") or [])
+        for mapping in _mappings(domain, slot)
+    )
+
+
+def _found(text: str, value: Any) -> list[dict[str, int]]:
+    """Where a value extracted without an entity (a named surname) stands in ``text``."""
+    start = text.lower().find(str(value).lower()) if isinstance(value, str) and value else -1
+    return [{"start": start, "end": start + len(value)}] if start >= 0 else []
+
+
 def _is_yes_no(domain: DomainDict, slot: str) -> bool:
     mappings = _mappings(domain, slot)
     return bool(mappings) and all(m.get("type") == "from_intent" for m in mappings)
@@ -99,27 +151,90 @@ class TenantFormValidation(FormValidationAction, ABC):
         }
         answers = self.answers(candidates, tracker, domain)
         correcting = was_asking(tracker, self.form_name())
-        slots = dict(answers)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        slots, refusal = dict(answers), slice(0, 0)
         for slot, value in answers.items():
-            method = getattr(self, f"validate_{slot}", None)
-            if value is None or method is None:
+            if value is None:
                 continue
-            before, spoken = value_before_message(tracker, slot), len(dispatcher.messages)
-            output = await method(value, dispatcher, tracker, domain)
+            spoken = len(dispatcher.messages)
+            output = await self._validated(slot, value, correcting, dispatcher, tracker, domain)
             slots.update(output)
-            tracker.slots.update(output)
-            replaced = correcting and before is not None and output.get(slot) not in (None, before)
-            if replaced and len(dispatcher.messages) == spoken:
-                dispatcher.utter_message(response=CORRECTED_RESPONSE)
+            if slot == requested:
+                refusal = slice(spoken, len(dispatcher.messages))
+        if correcting and answers.get(requested) is not None and slots.get(requested) is None:
+            corrected = await self._previous_answer_corrected(wanted, requested, tracker, domain)
+            if corrected is not None:
+                output, said = corrected
+                del dispatcher.messages[refusal]
+                dispatcher.messages.extend(said)
+                slots.update(output)
         return [SlotSet(slot, value) for slot, value in slots.items()]
+
+    async def _validated(
+        self,
+        slot: str,
+        value: Any,
+        correcting: bool,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """``slot``'s validator on ``value``; a replaced earlier value is acknowledged."""
+        method = getattr(self, f"validate_{slot}", None)
+        if method is None:
+            return {slot: value}
+        before, spoken = value_before_message(tracker, slot), len(dispatcher.messages)
+        output = await method(value, dispatcher, tracker, domain)
+        tracker.slots.update(output)
+        replaced = correcting and before is not None and output.get(slot) not in (None, before)
+        if replaced and len(dispatcher.messages) == spoken:
+            dispatcher.utter_message(response=CORRECTED_RESPONSE)
+        return output
+
+    async def _previous_answer_corrected(
+        self, wanted: list[str], requested: str, tracker: Tracker, domain: DomainDict
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """A correction that the question asked refused ("non pardon c'est P-7777" at the
+        date): the previous answer takes it when it can (its new value, what was said, the
+        question asked again); ``None`` when it cannot, and the refusal stands."""
+        text = tracker.latest_message.get("text") or ""
+        previous = last_answered_slot(tracker, wanted, requested)
+        value = without_lead_in(text)
+        if previous is None or _is_yes_no(domain, previous):
+            return None
+        if not (is_correction(text) and looks_like_value(value)):
+            return None
+        saved, trial = dict(tracker.slots), CollectingDispatcher()
+        output = await self._validated(previous, value, True, trial, tracker, domain)
+        if output.get(previous) in (None, saved.get(previous)):
+            tracker.slots.clear()
+            tracker.slots.update(saved)
+            return None
+        return {**output, requested: None}, trial.messages
 
     def answers(
         self, candidates: dict[str, Any], tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The candidates that really are answers of the latest message (see the module)."""
         if answered_another_form(tracker, domain, self.form_name()):
-            return _without_values_of_the_message(candidates, tracker, domain)
+            answers = _without_values_of_the_message(candidates, tracker, domain)
+            return {**answers, **self.opening_values(answers, tracker, domain)}
         return _pending_answer_apart(candidates, tracker, domain)
+
+    def opening_values(
+        self, answers: dict[str, Any], tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Values of the message that opened the topic ("je veux payer 120 euros") for the
+        slots of this form that take them and have none yet."""
+        form = self.form_name()
+        values: dict[str, Any] = {}
+        for entity in opening_entities(tracker):
+            for slot in domain.get("forms", {}).get(form, {}).get("required_slots", []):
+                if answers.get(slot) is not None or tracker.get_slot(slot) is not None:
+                    continue
+                if slot not in values and _maps_entity(domain, slot, entity.get("entity"), form):
+                    values[slot] = entity.get("value")
+        return values
 
 
 def _without_values_of_the_message(
@@ -138,19 +253,20 @@ def _without_values_of_the_message(
 def _pending_answer_apart(
     candidates: dict[str, Any], tracker: Tracker, domain: DomainDict
 ) -> dict[str, Any]:
-    """When the message gave other slots through entities, the pending question is answered
-    only by what is left of it; a yes/no question is not answered at all (it comes again)."""
+    """When the message gave other slots (entities, a named surname), the pending question is
+    answered only by what is left of it; a yes/no question is not answered at all (it comes
+    again)."""
     answers = dict(candidates)
     requested = tracker.get_slot(REQUESTED_SLOT)
+    text = tracker.latest_message.get("text") or ""
     given = [
-        entity
+        span
         for slot, value in candidates.items()
         if slot != requested and value is not None
-        for entity in entities_giving(tracker, domain, slot, value)
+        for span in entities_giving(tracker, domain, slot, value) or _found(text, value)
     ]
     if not given or answers.get(requested) is None:
         return answers
-    text = tracker.latest_message.get("text") or ""
     if _is_yes_no(domain, requested):
         answers[requested] = None
     elif answers[requested] == text and not entities_giving(tracker, domain, requested, text):

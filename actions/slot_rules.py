@@ -76,6 +76,9 @@ def client_number_from(text: str | None) -> str | None:
 
 def surname_from(text: str | None) -> str | None:
     """The surname the tenant answered; a message in several parts gives its one name part."""
+    named = named_surname(text)
+    if named:
+        return named
     if _PARTS.search(text or ""):
         return surname_in(text)
     return _surname_of(text)
@@ -100,6 +103,74 @@ def _without_leading_filler(part: str) -> str:
     if all(w in _ARTICLES for word in words[:lead] for w in _words(word)):
         return part
     return " ".join(words[lead:])
+
+
+# "le nom c'est Martin", "je suis Martin", "je m'appelle Le Goff": a surname named as such,
+# whichever question was asked. The name runs to the next punctuation, digit or value word.
+_NAMED_SURNAME = re.compile(
+    r"(?:\bje\s+suis|\bje\s+m'?\s?appelle|\b(?:le|mon)\s+nom(?:\s+de\s+famille)?\s*(?:c'?est|est|:)"
+    r"|\bnom\s*:|\bmy\s+(?:last\s+)?name\s+is|\bi\s+am|\bi'm)\s+"
+    r"(?:(?:madame|monsieur|mme\.?|mr\.?|m\.)\s+)?(?P<name>[^\W\d_][^,;:.!?\d@]*)",
+    re.IGNORECASE,
+)
+
+
+# Where a named surname ends, or what shows "je suis ..." is not followed by a name.
+_NAME_STOPS = _NOT_A_NAME | frozenset(
+    _words(
+        """
+    et and locataire tenant nouveau nouvelle new cliente inscrit inscrite déjà deja bloqué
+    bloque bloquée bloquee marié mariée retraité retraitée sûr sur sûre certain
+    """
+    )
+)
+
+
+def named_surname(text: str | None) -> str | None:
+    """The surname a message names as such ("non pardon, le nom c'est Lefebvre", "identifiant
+    oublié, je suis Lefebvre numéro client ..."), else ``None``."""
+    match = _NAMED_SURNAME.search(text or "")
+    if match is None:
+        return None
+    words = match.group("name").split()
+    while words and _words(words[0])[:1] == ["bien"]:  # "je suis bien Martin"
+        words.pop(0)
+    name: list[str] = []
+    for word in words:
+        parts = _words(word)
+        if any(p in _NAME_STOPS or (p in FILLER_WORDS and p not in _ARTICLES) for p in parts):
+            break
+        name.append(word)
+    while name and all(w in _ARTICLES for w in _words(name[-1])):
+        name.pop()
+    return _surname_of(" ".join(name)) if name else None
+
+
+# Words that open a correction of what was just answered ("non pardon c'est P-7777").
+_CORRECTION_WORDS = frozenset(
+    _words(
+        """
+    non pardon désolé desole désolée desolee erreur oups oops trompé trompe trompée trompee
+    plutôt plutot finalement corrige correction sorry actually wrong mistake no
+    """
+    )
+)
+
+
+def is_correction(text: str | None) -> bool:
+    """Does the message open as a correction ("non pardon...", "je me suis trompé, ...")?"""
+    return any(w in _CORRECTION_WORDS for w in _words(text or "")[:5])
+
+
+def looks_like_value(text: str) -> bool:
+    """A short value (a name, a number, a reference), not a sentence ("sais pas")."""
+    words = _words(text)
+    return 0 < len(words) <= 4 and not any(w in _NAME_STOPS for w in words)
+
+
+def without_lead_in(text: str) -> str:
+    """``text`` without the lead-in before the value ("non pardon c'est P-7777" -> "P-7777")."""
+    return _without_leading_filler(text.strip())
 
 
 def surname_in(text: str | None) -> str | None:

@@ -90,6 +90,8 @@ def test_amounts_as_tenants_type_them(typed, amount):
         ("1,000", "too_many_decimals"),
         ("5000,01", "amount_too_high"),
         ("12000", "amount_too_high"),
+        # Far more digits than any rent: too high, said as such (not "not understood").
+        ("999999999999999", "amount_too_high"),
     ],
 )
 def test_amounts_that_are_refused(typed, code):

@@ -16,7 +16,8 @@ CENT = Decimal("0.01")
 
 _CURRENCY_WORDS = re.compile(r"(€|eur(?:os?)?)$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
-_AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d+))?$")
+# Any number of digits: a huge amount is "too high", not "not understood"; the text is capped.
+_AMOUNT = re.compile(r"^(\d+)(?:[.,](\d+))?$")
 MAX_AMOUNT_TEXT = 40
 
 
