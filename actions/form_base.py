@@ -114,12 +114,15 @@ def last_answered_slot(tracker: Tracker, slots: list[str], requested: str | None
     return None
 
 
-def _maps_entity(domain: DomainDict, slot: str, entity: Any, form: str) -> bool:
+def maps_entity(domain: DomainDict, slot: str, entity: Any, form: str) -> bool:
     """Does ``slot`` take the ``entity`` while ``form`` is active?"""
     return any(
         mapping.get("type") == "from_entity"
         and mapping.get("entity") == entity
-        and all(c.get("active_loop") in (None, form) for c in mapping.get("conditions") or [])
+        and (
+            not mapping.get("conditions")
+            or any(c.get("active_loop") in (None, form) for c in mapping["conditions"])
+        )
         for mapping in _mappings(domain, slot)
     )
 
@@ -232,7 +235,7 @@ class TenantFormValidation(FormValidationAction, ABC):
             for slot in domain.get("forms", {}).get(form, {}).get("required_slots", []):
                 if answers.get(slot) is not None or tracker.get_slot(slot) is not None:
                     continue
-                if slot not in values and _maps_entity(domain, slot, entity.get("entity"), form):
+                if slot not in values and maps_entity(domain, slot, entity.get("entity"), form):
                     values[slot] = entity.get("value")
         return values
 

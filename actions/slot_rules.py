@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.nlu.filler import FILLER_WORDS, words_of
 from bot.portal.errors import InvalidInput
 from bot.portal.services.rules import normalise_client_number, normalise_email, normalise_surname
 
@@ -21,34 +22,11 @@ _SURNAME_LEAD_IN = re.compile(
 )
 # Where a message holding several values is cut into parts: "Dupont, client 87654321".
 _PARTS = re.compile(r"[,;:\n/()]+|\s+(?:et|and)\s+", re.IGNORECASE)
-_WORD = re.compile(r"[\w'’-]+")
-
-
-def _words(text: str) -> list[str]:
-    return [word.lower() for word in _WORD.findall(text)]
-
-
-# Words that introduce or correct a value without being one ("non pardon c'est 87654321",
-# "client 87654321", "le nom c'est Martin"). Only these, in any number, make a part empty.
-FILLER_WORDS = frozenset(
-    _words(
-        """
-    non no nan pardon désolé desole désolée desolee sorry excusez excuse moi erreur oups
-    en fait plutôt plutot finalement je me suis trompé trompe trompée trompee corrige
-    correction c'est c’est cest c est ce n'est pas ça ca it's it is the that was wrong
-    mon ma mes my le la les l' un une du de d' mail e-mail email courriel adresse address
-    numéro numero num n° no. client number nom name signataire principal bail
-    iban rib montant somme jour date day amount bon bonne
-    voici voilà voila alors euh bon ok okay svp stp please merci thanks bien sûr sur
-    je crois pense il me semble normalement si ne trompe sauf think guess
-    """
-    )
-)
 # Articles that begin surnames too ("Le Goff", "De La Tour"): alone, they are kept.
-_ARTICLES = frozenset(_words("le la les l' du de d' des un une"))
+_ARTICLES = frozenset(words_of("le la les l' du de d' des un une"))
 # Words that show a part is a request or a sentence, never a surname ("je veux m'inscrire").
 _NOT_A_NAME = frozenset(
-    _words(
+    words_of(
         """
     je j' j’ tu il elle on nous vous ils i you we veux voudrais voudrait souhaite souhaiterais
     aimerais peux pouvez want would like need inscrire m'inscrire m’inscrire inscription
@@ -98,9 +76,9 @@ def _without_leading_filler(part: str) -> str:
     """``part`` without the lead-in before the value ("le nom c'est Martin" -> "Martin")."""
     words = part.split()
     lead = 0
-    while lead < len(words) and all(w in FILLER_WORDS for w in _words(words[lead])):
+    while lead < len(words) and all(w in FILLER_WORDS for w in words_of(words[lead])):
         lead += 1
-    if all(w in _ARTICLES for word in words[:lead] for w in _words(word)):
+    if all(w in _ARTICLES for word in words[:lead] for w in words_of(word)):
         return part
     return " ".join(words[lead:])
 
@@ -117,7 +95,7 @@ _NAMED_SURNAME = re.compile(
 
 # Where a named surname ends, or what shows "je suis ..." is not followed by a name.
 _NAME_STOPS = _NOT_A_NAME | frozenset(
-    _words(
+    words_of(
         """
     et and locataire tenant nouveau nouvelle new cliente inscrit inscrite déjà deja bloqué
     bloque bloquée bloquee marié mariée retraité retraitée sûr sur sûre certain
@@ -133,22 +111,22 @@ def named_surname(text: str | None) -> str | None:
     if match is None:
         return None
     words = match.group("name").split()
-    while words and _words(words[0])[:1] == ["bien"]:  # "je suis bien Martin"
+    while words and words_of(words[0])[:1] == ["bien"]:  # "je suis bien Martin"
         words.pop(0)
     name: list[str] = []
     for word in words:
-        parts = _words(word)
+        parts = words_of(word)
         if any(p in _NAME_STOPS or (p in FILLER_WORDS and p not in _ARTICLES) for p in parts):
             break
         name.append(word)
-    while name and all(w in _ARTICLES for w in _words(name[-1])):
+    while name and all(w in _ARTICLES for w in words_of(name[-1])):
         name.pop()
     return _surname_of(" ".join(name)) if name else None
 
 
 # Words that open a correction of what was just answered ("non pardon c'est P-7777").
 _CORRECTION_WORDS = frozenset(
-    _words(
+    words_of(
         """
     non pardon désolé desole désolée desolee erreur oups oops trompé trompe trompée trompee
     plutôt plutot finalement corrige correction sorry actually wrong mistake no
@@ -159,12 +137,12 @@ _CORRECTION_WORDS = frozenset(
 
 def is_correction(text: str | None) -> bool:
     """Does the message open as a correction ("non pardon...", "je me suis trompé, ...")?"""
-    return any(w in _CORRECTION_WORDS for w in _words(text or "")[:5])
+    return any(w in _CORRECTION_WORDS for w in words_of(text or "")[:5])
 
 
 def looks_like_value(text: str) -> bool:
     """A short value (a name, a number, a reference), not a sentence ("sais pas")."""
-    words = _words(text)
+    words = words_of(text)
     return 0 < len(words) <= 4 and not any(w in _NAME_STOPS for w in words)
 
 
@@ -180,7 +158,7 @@ def surname_in(text: str | None) -> str | None:
     names = []
     for part in _PARTS.split(_EMAIL_WORD.sub(" ", text or "")):
         part = re.sub(r"\d+", " ", _without_leading_filler(part.strip(" .!?")))
-        words = _words(part)
+        words = words_of(part)
         if not words or len(words) > 3 or any(w in _NOT_A_NAME for w in words):
             continue
         if all(w in FILLER_WORDS for w in words):
@@ -213,4 +191,4 @@ def without_spans(text: str, entities: Iterable[Mapping[str, Any]]) -> str:
 
 def only_filler(text: str) -> bool:
     """True when ``text`` holds nothing but lead-ins and corrections ("non pardon c'est")."""
-    return all(w in FILLER_WORDS for w in _words(text))
+    return all(w in FILLER_WORDS for w in words_of(text))

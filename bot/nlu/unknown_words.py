@@ -1,7 +1,8 @@
 """A message made only of words the assistant was never trained on ("qsdkjfh azpoeiru",
-"<script>alert(1)</script>", "9999999999") goes to the fallback, which offers the likely topics
-and a person: DIET, which must always pick some intent, would otherwise answer something
-unrelated with confidence."""
+"9999999999"), or holding markup ("<script>alert(1)</script>", whose "alert" and "script" DIET
+read as close to "inscrire"), goes to the fallback, which offers the likely topics and a
+person: DIET, which must always pick some intent, would otherwise answer something unrelated
+with confidence."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ VOCABULARY_FILE = "vocabulary.json"
 #: Entities that say nothing of what the message is about.
 NEUTRAL_ENTITIES = {"language", "howto"}
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# An HTML or XML tag: "<script>", "</b>", "<img src=x onerror=...>" (not "<marie@example.org>").
+_MARKUP = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>@]*)?/?>")
 
 
 def words(text: str) -> set[str]:
@@ -40,8 +43,9 @@ def words(text: str) -> set[str]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class UnknownWordsFallback(GraphComponent, IntentClassifier):
-    """Sets the fallback intent when no word of the message is in the training vocabulary and
-    no value (client number, e-mail, amount...) was found in it; the ranking is kept."""
+    """Sets the fallback intent when the message holds markup, or when no word of it is in the
+    training vocabulary and no value (client number, e-mail, amount...) was found in it; the
+    ranking is kept."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -100,7 +104,10 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
             for entity in message.get(ENTITIES) or []
             if entity.get(ENTITY_ATTRIBUTE_TYPE) not in NEUTRAL_ENTITIES
         ]
-        return not values and not (words(message.get(TEXT) or "") & self.vocabulary)
+        text = message.get(TEXT) or ""
+        if _MARKUP.search(text):
+            return True
+        return not values and not (words(text) & self.vocabulary)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

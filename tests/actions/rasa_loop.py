@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from rasa.core.actions.action import ActionExtractSlots, RemoteAction
+from rasa.core.actions.action import ActionBotResponse, ActionExtractSlots, RemoteAction
 from rasa.core.actions.forms import FormAction
 from rasa.core.channels import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -80,6 +80,8 @@ class Conversation:
         for name in names:
             if name in self.domain.form_names:
                 action = FormAction(name, self.endpoint)
+            elif name.startswith("utter_"):
+                action = ActionBotResponse(name)
             else:
                 action = RemoteAction(name, self.endpoint)
             await self._apply(action)

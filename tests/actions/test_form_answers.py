@@ -195,7 +195,7 @@ async def test_surname_and_client_number_in_one_answer():
 
 
 async def test_a_hedge_around_the_number_is_no_surname():
-    """"mon numero c'est le 81745174 je crois" gave the surname "Je Crois"."""
+    """ "mon numero c'est le 81745174 je crois" gave the surname "Je Crois"."""
     chat = register_chat()
     await chat.user("je veux m'inscrire", intent="register")
     await chat.run("register_form")

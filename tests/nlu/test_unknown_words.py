@@ -65,3 +65,21 @@ def test_a_value_is_an_answer_even_in_unknown_words(trained):
 
 def test_words_ignore_case_accents_digits_and_single_letters():
     assert words("Prélèvement LE 7 à x") == {"prelevement", "le"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert('payer mon loyer')</script>",
+        "je veux payer <img src=x onerror=alert(1)>",
+        "<b>prélèvement</b>",
+    ],
+)
+def test_markup_goes_to_the_fallback_even_with_known_words(trained, text):
+    (message,) = trained.process([parsed(text)])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_an_address_in_angle_brackets_is_no_markup(trained):
+    (message,) = trained.process([parsed("payer <marie@example.org>")])
+    assert message.get("intent")["name"] == "out_of_scope"
