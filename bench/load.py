@@ -4,6 +4,11 @@ Starts the whole stack on free loopback ports (like the end-to-end tests), then 
 same run and on the same server:
 
 * baseline: "bonjour" answered by a rule with a static response (NLU + policies only);
+* question: four questions of the help page ("quels jours pour le prélèvement ?"), each answered
+  by the ResponseSelector's pick, with no verification and no action server;
+* verification start: "je veux payer mon loyer", which asks for the verification first (an
+  action calling the portal, then the verification form): what each of those questions cost
+  before issue 10, when they started a verification;
 * registration: a full register conversation (4 turns: form, custom validators on the action
   server, portal call, outbox insert).
 
@@ -33,6 +38,13 @@ from bot.settings import Settings
 
 REGISTRATION = ("je veux m'inscrire", "12345678", "Martin", "{sender}@example.org")
 BASELINE = ("bonjour",)
+QUESTIONS = (
+    "quels jours pour le prélèvement ?",
+    "je peux payer par carte ?",
+    "où envoyer le mandat signé ?",
+    "combien de temps pour valider mon assurance ?",
+)
+VERIFICATION_START = ("je veux payer mon loyer",)
 
 
 @dataclass
@@ -110,6 +122,18 @@ async def run_all(url: str, conversations: int, concurrency: int) -> list[Result
             await measure("baseline", url, BASELINE * 4, conversations=count, concurrency=level)
         )
         results.append(
+            await measure("question", url, QUESTIONS, conversations=count, concurrency=level)
+        )
+        results.append(
+            await measure(
+                "verification start",
+                url,
+                VERIFICATION_START,
+                conversations=count * 4,
+                concurrency=level,
+            )
+        )
+        results.append(
             await measure("registration", url, REGISTRATION, conversations=count, concurrency=level)
         )
     return results
@@ -140,8 +164,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(table)
     args.out.write_text(
         "# Load benchmark (`make bench`)\n\n"
-        "Same run, same server: a rule with a static reply (baseline) vs. a full registration "
-        "conversation through the action server and the portal.\n\n" + table + "\n"
+        "Same run, same server: a rule with a static reply (baseline); questions of the help "
+        "page, answered with no verification; the start of a request that needs the "
+        "verification (what those questions cost before); a full registration conversation "
+        "through the action server and the portal.\n\n" + table + "\n"
     )
 
 
