@@ -1,4 +1,4 @@
-"""Turning a message into Rasa's fallback intent while keeping what the NLU found in it."""
+"""Setting a message's intent (the fallback, ``inform``), keeping what the NLU found in it."""
 
 from __future__ import annotations
 
@@ -12,14 +12,20 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 
-def mark_as_fallback(message: Message) -> None:
-    """Intent ``nlu_fallback``, first in the ranking; the other intents stay ranked (the fallback
-    offers the likely topics from them) and the entities stay (slots still fill)."""
-    fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
+def put_first(message: Message, intent: str) -> None:
+    """Make ``intent`` the message's intent, first in the ranking with confidence 1; the other
+    intents stay ranked (the fallback offers the likely topics from them) and the entities
+    stay (slots still fill)."""
+    chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
     ranking = [
         item
         for item in message.data.get(INTENT_RANKING_KEY, [])
-        if item.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME
+        if item.get(INTENT_NAME_KEY) != intent
     ]
-    message.data[INTENT] = dict(fallback)
-    message.data[INTENT_RANKING_KEY] = [fallback, *ranking]
+    message.data[INTENT] = dict(chosen)
+    message.data[INTENT_RANKING_KEY] = [chosen, *ranking]
+
+
+def mark_as_fallback(message: Message) -> None:
+    """Intent ``nlu_fallback`` (see ``put_first``)."""
+    put_first(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)

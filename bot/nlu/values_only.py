@@ -17,14 +17,11 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_END,
     ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.fallback import put_first
 from bot.nlu.filler import FILLER_WORDS, words_of
 
 INFORM = "inform"
@@ -43,18 +40,6 @@ def values_only(text: str, entities: list[dict[str, Any]]) -> bool:
         if isinstance(start, int) and isinstance(end, int):
             kept[start:end] = " " * (end - start)
     return all(word in FILLER_WORDS for word in words_of("".join(kept)))
-
-
-def mark_as_inform(message: Message) -> None:
-    """Intent ``inform``, first in the ranking; the other intents stay ranked."""
-    inform = {INTENT_NAME_KEY: INFORM, PREDICTED_CONFIDENCE_KEY: 1.0}
-    ranking = [
-        item
-        for item in message.data.get(INTENT_RANKING_KEY, [])
-        if item.get(INTENT_NAME_KEY) != INFORM
-    ]
-    message.data[INTENT] = dict(inform)
-    message.data[INTENT_RANKING_KEY] = [inform, *ranking]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -82,5 +67,5 @@ class ValuesOnlyClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             if values_only(message.get(TEXT) or "", message.get(ENTITIES) or []):
-                mark_as_inform(message)
+                put_first(message, INFORM)
         return messages

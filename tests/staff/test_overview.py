@@ -33,17 +33,16 @@ from tests.staff.test_transcripts import HANDOFF, HELLO, NOT_UNDERSTOOD
 from tests.staff.test_validations import MARTIN, request_direct_debit, submit_certificate
 
 HOME = "/staff/"
-TODAY = today_in_france()
 
 
 def paris(days_ago: int, hour: int = 12, minute: int = 0) -> float:
     """A Paris wall-clock time ``days_ago`` days before today, as Rasa's timestamps."""
-    day = TODAY - timedelta(days=days_ago)
+    day = today_in_france() - timedelta(days=days_ago)
     return datetime.combine(day, time(hour, minute), FRANCE).timestamp()
 
 
 def french(day_ago: int) -> str:
-    return (TODAY - timedelta(days=day_ago)).strftime("%d/%m/%Y")
+    return (today_in_france() - timedelta(days=day_ago)).strftime("%d/%m/%Y")
 
 
 def with_forms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -118,7 +117,8 @@ async def test_conversations_are_counted_per_paris_day_and_channel(
     await talk(rasa, "api-1", [HELLO], at=paris(5), channel="rest")
     await talk(rasa, "fb-1", [HELLO], at=paris(5), channel="facebook")
     await talk(rasa, "too-old", [HELLO], at=paris(40))
-    assert datetime.fromtimestamp(paris(2, 0, 30), timezone.utc).date() == TODAY - timedelta(3)
+    utc_day = datetime.fromtimestamp(paris(2, 0, 30), timezone.utc).date()
+    assert utc_day == today_in_france() - timedelta(3)
 
     page = await overview_page(agent)
 
@@ -194,7 +194,8 @@ async def test_fallback_and_handoff_rates_show_counts_and_the_period_before(
 
     text = text_of(await overview_page(agent, "?jours=7"))
 
-    before = f"{(TODAY - timedelta(13)):%d/%m} – {(TODAY - timedelta(7)):%d/%m}"
+    today = today_in_france()
+    before = f"{(today - timedelta(13)):%d/%m} – {(today - timedelta(7)):%d/%m}"
     assert (
         "Conversations avec un message non compris 50 % (2 sur 4) "
         f"Période précédente ({before}) : 50 % (1 sur 2) : stable"
@@ -219,7 +220,7 @@ async def test_rates_are_percentages_of_the_period_with_one_decimal_when_small(
                     had_handoff=number == 0,
                 )
             )
-    period = metrics.Period(7, TODAY)
+    period = metrics.Period(7, today_in_france())
     async with sessions() as session:
         now, before = await metrics.rates(session=session, period=period)
 

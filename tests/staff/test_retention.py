@@ -4,7 +4,7 @@ the console's index keeps listing what Rasa writes afterwards."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -20,7 +20,7 @@ from bot.portal.models import (
     ReviewStatus,
     utcnow,
 )
-from bot.portal.services.french_dates import FRANCE
+from bot.portal.services.french_dates import FRANCE, today_in_france
 from bot.settings import Settings
 from bot.staff.retention import tracker_writes
 from bot.staff.retention.transcripts import purge_expired_transcripts
@@ -167,7 +167,9 @@ async def test_before_rasa_ever_ran_there_is_nothing_to_purge(
 async def test_the_daily_jobs_apply_the_retention_period(
     sessions: sessionmaker, portal_settings: Settings, rasa: RasaEvents
 ) -> None:
-    today = date.today()
+    # The day the daily jobs run is France's, as `bot.cli daily-jobs` takes it (near midnight
+    # the machine's own date is the day before).
+    today = today_in_france()
     await rasa.talk("year-old", OLD_TEXT, start=utcnow().timestamp() - 366 * DAY)
     await rasa.talk("fresh", HELLO, start=utcnow().timestamp() - DAY)
     settings = portal_settings.with_overrides(transcript_retention_days=365)
