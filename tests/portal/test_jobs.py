@@ -24,6 +24,7 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services.direct_debit import remember_iban
+from bot.portal.services.french_dates import today_in_france
 from bot.settings import PROJECT_ROOT, Settings
 from tests.portal.support import Mailbox, Portal, accounts_of, outbox, words
 
@@ -165,7 +166,9 @@ async def test_counters_of_past_windows_are_deleted_and_current_ones_kept(
         for key, age in (("old", timedelta(days=3)), ("today", timedelta(hours=1))):
             session.add(RateLimitCounter(key=key, window_start=now - age, hits=4))
 
-    results = await jobs.run_daily_jobs(portal_settings, date.today())
+    # France's day, as `bot.cli daily-jobs` takes it: after midnight in Paris the machine's UTC
+    # date is the day before, and the 3-day-old counter fell inside the kept windows.
+    results = await jobs.run_daily_jobs(portal_settings, today_in_france())
 
     assert results["expired_rate_limit_counters"] == 1
     async with sessions() as session:
