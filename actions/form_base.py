@@ -127,6 +127,21 @@ def maps_entity(domain: DomainDict, slot: str, entity: Any, form: str) -> bool:
     )
 
 
+def form_slots(domain: DomainDict, form: str) -> list[str]:
+    """The slots ``form`` asks for, in order."""
+    return list(domain.get("forms", {}).get(form, {}).get("required_slots", []))
+
+
+def entity_values(entities: list[dict[str, Any]], domain: DomainDict, form: str) -> dict[str, Any]:
+    """The values ``entities`` give the slots of ``form`` (the first entity for each slot)."""
+    values: dict[str, Any] = {}
+    for entity in entities:
+        for slot in form_slots(domain, form):
+            if slot not in values and maps_entity(domain, slot, entity.get("entity"), form):
+                values[slot] = entity.get("value")
+    return values
+
+
 def _found(text: str, value: Any) -> list[dict[str, int]]:
     """Where a value extracted without an entity (a named surname) stands in ``text``."""
     start = text.lower().find(str(value).lower()) if isinstance(value, str) and value else -1
@@ -229,15 +244,12 @@ class TenantFormValidation(FormValidationAction, ABC):
     ) -> dict[str, Any]:
         """Values of the message that opened the topic ("je veux payer 120 euros") for the
         slots of this form that take them and have none yet."""
-        form = self.form_name()
-        values: dict[str, Any] = {}
-        for entity in opening_entities(tracker):
-            for slot in domain.get("forms", {}).get(form, {}).get("required_slots", []):
-                if answers.get(slot) is not None or tracker.get_slot(slot) is not None:
-                    continue
-                if slot not in values and maps_entity(domain, slot, entity.get("entity"), form):
-                    values[slot] = entity.get("value")
-        return values
+        values = entity_values(opening_entities(tracker), domain, self.form_name())
+        return {
+            slot: value
+            for slot, value in values.items()
+            if answers.get(slot) is None and tracker.get_slot(slot) is None
+        }
 
 
 def _without_values_of_the_message(

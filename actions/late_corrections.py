@@ -32,7 +32,12 @@ from actions.accounts import (
     ActionSubmitRegistration,
 )
 from actions.base import PortalAction
-from actions.form_base import CORRECTED_RESPONSE, TenantFormValidation, maps_entity
+from actions.form_base import (
+    CORRECTED_RESPONSE,
+    TenantFormValidation,
+    entity_values,
+    form_slots,
+)
 from actions.handoff import ActionSuggestTopics
 from actions.portal_client import PortalClient
 
@@ -103,13 +108,8 @@ class ActionTakeValues(Action):
     ) -> dict[str, Any] | None:
         """The form's values with the message's values in place, each validated as the form
         would; ``None`` when the message holds no value of that form or one is refused."""
-        slots = list(domain.get("forms", {}).get(form, {}).get("required_slots", []))
-        new = {
-            slot: entity.get("value")
-            for entity in tracker.latest_message.get("entities") or []
-            for slot in slots
-            if maps_entity(domain, slot, entity.get("entity"), form)
-        }
+        slots = form_slots(domain, form)
+        new = entity_values(tracker.latest_message.get("entities") or [], domain, form)
         if not new:
             return None
         validator = SENT_WITHOUT_SUMMARY[form][0]()
