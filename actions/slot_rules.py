@@ -72,8 +72,9 @@ def _surname_of(text: str | None) -> str | None:
         return None
 
 
-def _without_leading_filler(part: str) -> str:
-    """``part`` without the lead-in before the value ("le nom c'est Martin" -> "Martin")."""
+def without_lead_in(part: str) -> str:
+    """``part`` without the lead-in before the value ("le nom c'est Martin" -> "Martin",
+    "non pardon c'est P-7777" -> "P-7777")."""
     words = part.split()
     lead = 0
     while lead < len(words) and all(w in FILLER_WORDS for w in words_of(words[lead])):
@@ -146,18 +147,13 @@ def looks_like_value(text: str) -> bool:
     return 0 < len(words) <= 4 and not any(w in _NAME_STOPS for w in words)
 
 
-def without_lead_in(text: str) -> str:
-    """``text`` without the lead-in before the value ("non pardon c'est P-7777" -> "P-7777")."""
-    return _without_leading_filler(text.strip())
-
-
 def surname_in(text: str | None) -> str | None:
     """The surname in a message that holds other things too ("Dupont, client 87654321",
     "inscription : 11223344 Nguyen"): the one part that looks like a name once the values and
     the lead-ins are gone. ``None`` when there is no such part, or more than one."""
     names = []
     for part in _PARTS.split(_EMAIL_WORD.sub(" ", text or "")):
-        part = re.sub(r"\d+", " ", _without_leading_filler(part.strip(" .!?")))
+        part = re.sub(r"\d+", " ", without_lead_in(part.strip(" .!?")))
         words = words_of(part)
         if not words or len(words) > 3 or any(w in _NOT_A_NAME for w in words):
             continue
