@@ -80,7 +80,7 @@ def without_lead_in(part: str) -> str:
     while lead < len(words) and all(w in FILLER_WORDS for w in words_of(words[lead])):
         lead += 1
     if all(w in _ARTICLES for word in words[:lead] for w in words_of(word)):
-        return part
+        return part.strip()
     return " ".join(words[lead:])
 
 
