@@ -29,6 +29,12 @@ from bot.nlu.fallback import mark_as_fallback
 VOCABULARY_FILE = "vocabulary.json"
 #: Entities that say nothing of what the message is about.
 NEUTRAL_ENTITIES = {"language", "howto"}
+#: Hesitations and discourse particles ("euh alors bon voilà quoi"): they say nothing of what the
+#: message is about, so a message of these alone is unclear, whatever DIET makes of it.
+HESITATIONS = frozenset(
+    {"euh", "euhh", "heu", "heuu", "hum", "hmm", "hmmm", "bah", "ben", "bref", "quoi", "voila"}
+    | {"alors", "bon", "donc", "enfin", "hein", "genre", "bof", "pff", "pfff", "tiens"}
+)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # An HTML or XML tag: "<script>", "</b>", "<img src=x onerror=...>" (not "<marie@example.org>").
 _MARKUP = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>@]*)?/?>")
@@ -43,9 +49,9 @@ def words(text: str) -> set[str]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class UnknownWordsFallback(GraphComponent, IntentClassifier):
-    """Sets the fallback intent when the message holds markup, or when no word of it is in the
-    training vocabulary and no value (client number, e-mail, amount...) was found in it; the
-    ranking is kept."""
+    """Sets the fallback intent when the message holds markup, or when no word of it but
+    hesitations is in the training vocabulary and no value (client number, e-mail, amount...)
+    was found in it; the ranking is kept."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -107,7 +113,7 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
         text = message.get(TEXT) or ""
         if _MARKUP.search(text):
             return True
-        return not values and not (words(text) & self.vocabulary)
+        return not values and not ((words(text) - HESITATIONS) & self.vocabulary)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

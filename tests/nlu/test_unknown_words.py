@@ -48,6 +48,18 @@ def test_nothing_known_goes_to_the_fallback(trained, text):
     ]
 
 
+@pytest.mark.parametrize("text", ["euh alors bon voilà quoi", "Bah... hein ?", "euh"])
+def test_hesitations_alone_go_to_the_fallback(trained, text):
+    (message,) = trained.process([parsed(text)])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize("text", ["euh payer le loyer", "bon alors quels jours ?"])
+def test_hesitations_around_a_known_word_keep_the_intent(trained, text):
+    (message,) = trained.process([parsed(text)])
+    assert message.get("intent")["name"] == "out_of_scope"
+
+
 @pytest.mark.parametrize("text", ["PRELEVEMENT svp", "payer loyr", "Quels jours ?"])
 def test_one_known_word_keeps_the_intent(trained, text):
     (message,) = trained.process([parsed(text)])
