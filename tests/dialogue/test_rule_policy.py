@@ -75,7 +75,7 @@ def test_it_predicts_what_rasa_predicts_and_parses_each_rule_once(lookup, projec
     RulePolicy._rule_key_to_state.cache_clear()
     logging.getLogger("rasa").setLevel(logging.WARNING)
     compared = 0
-    for tracker in trackers[::6]:
+    for tracker in trackers[::3]:
         expected = theirs.predict_action_probabilities(tracker, domain)
         got = ours.predict_action_probabilities(tracker, domain)
         assert (got.probabilities, got.events, got.policy_name.split(".")[-1]) == (
@@ -84,6 +84,6 @@ def test_it_predicts_what_rasa_predicts_and_parses_each_rule_once(lookup, projec
             expected.policy_name.split(".")[-1],
         ), tracker.sender_id
         compared += expected.max_confidence > 0
-    assert compared >= 10
+    assert compared >= 20
     keys = len(lookup["rules"]) + len(lookup["rules_for_loop_unhappy_path"])
     assert RulePolicy._rule_key_to_state.cache_info().misses <= keys
