@@ -17,7 +17,7 @@ help:
 	@echo "make lint        ruff check"
 	@echo "make nlu-report  évalue le NLU sur tests/nlu_test.yml (results/nlu)"
 	@echo "make fuzz        Schemathesis sur l'API du portail (200 exemples par opération, aucune erreur 5xx)"
-	@echo "make bench       banc de charge : parcours complets vs. réponse Rasa seule (bench/RESULTS.md)"
+	@echo "make bench       banc de vitesse : nos parcours vs. le bot rasa init nu, même exécution (bench/RESULTS.md)"
 	@echo "make conversations  banc de conversations : scénarios par catégorie, réussites par catégorie (ARGS=\"--only faq\")"
 
 $(INSTALLED): requirements.lock pyproject.toml
@@ -49,8 +49,10 @@ nlu-report: $(INSTALLED)
 	$(RASA) test nlu --nlu tests/nlu_test.yml --model models/ --out results/nlu
 	@$(PY) scripts/nlu_report_summary results/nlu
 
+# Speed benchmark (issue 11): our stack vs. a bare `rasa init` bot (trained once into var/bench/),
+# same run, interleaved; needs a trained model; ARGS passes options, e.g. ARGS="--conversations 4".
 bench: $(INSTALLED)
-	$(PY) -m bench.load
+	$(PY) -m bench.speed $(ARGS)
 
 # Conversation test bench (bench/conversations/README.md): needs a trained model; ARGS passes
 # options, e.g. make conversations ARGS="--only exits --markdown".

@@ -23,10 +23,8 @@ from bench.conversations.report import failures, table
 from bench.conversations.responses import ResponseCatalog
 from bench.conversations.runner import Outcome, run_all
 from bench.conversations.scenarios import SCENARIO_DIR, Scenario, load_scenarios, select
-from bot.runner.ports import free_port
-from bot.settings import PROJECT_ROOT, Settings
-
-UNLIMITED = 10**6
+from bench.stack_settings import bench_settings
+from bot.settings import PROJECT_ROOT
 
 
 @contextmanager
@@ -38,18 +36,7 @@ def own_stack() -> Iterator[tuple[str, str, str]]:
     if not has_model(PROJECT_ROOT):
         sys.exit("No trained model in models/: run `make train` first.")
     with tempfile.TemporaryDirectory(prefix="conversations-") as var_dir:
-        settings = Settings().with_overrides(
-            var_dir=Path(var_dir),
-            portal_port=free_port(),
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            smtp_port=free_port(),
-            mail_limit_per_quarter_hour=UNLIMITED,
-            mail_limit_per_day=UNLIMITED,
-            rate_limit_per_conversation=UNLIMITED,
-            rate_limit_per_client_number=UNLIMITED,
-        )
-        settings = settings.with_overrides(public_base_url=settings.portal_url)
+        settings = bench_settings(Path(var_dir))
         print("Démarrage du portail, des actions et de Rasa…", file=sys.stderr, flush=True)
         with Stack(settings, train=False, echo=lambda *_: None):
             yield (
