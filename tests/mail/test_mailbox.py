@@ -68,6 +68,22 @@ async def test_mailbox_is_newest_first_and_filters_by_recipient(smtp: Settings) 
     assert len(read_mailbox(smtp.mailbox_dir, limit=2)) == 2
 
 
+async def test_polling_the_mailbox_parses_each_email_once(smtp: Settings) -> None:
+    """Tests and benches poll the mailbox for every code: a poll must not parse it all again."""
+    from bot.mail import mailbox
+
+    await _send(smtp, *(_email(number) for number in range(1, 31)))
+    mailbox._parsed.cache_clear()
+    assert len(read_mailbox(smtp.mailbox_dir)) == 30
+    assert mailbox._parsed.cache_info().misses == 30
+
+    await _send(smtp, _email(31, to="new@example.org"))
+    (newest,) = read_mailbox(smtp.mailbox_dir, to="new@example.org")
+
+    assert newest.subject.endswith("n°31")
+    assert mailbox._parsed.cache_info().misses == 31
+
+
 def test_missing_maildir_reads_as_empty(tmp_path: Path) -> None:
     assert read_mailbox(tmp_path / "nothing-here") == []
 
