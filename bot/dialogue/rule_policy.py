@@ -64,7 +64,8 @@ class RulePolicy(rule_policy.RulePolicy):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._groups: dict[int, tuple[dict, dict[Requirement, list[str]]]] = {}
+        # id(lookup) -> (lookup, its size when grouped, its keys by requirement)
+        self._groups: dict[int, tuple[dict, int, dict[Requirement, list[str]]]] = {}
 
     @staticmethod
     @functools.lru_cache(maxsize=RULE_KEY_CACHE_SIZE)
@@ -74,16 +75,12 @@ class RulePolicy(rule_policy.RulePolicy):
     def _grouped(self, lookup: dict[str, str]) -> dict[Requirement, list[str]]:
         """The keys of ``lookup`` by what their last step requires of the previous action."""
         cached = self._groups.get(id(lookup))
-        if (
-            cached is not None
-            and cached[0] is lookup
-            and sum(map(len, cached[1].values())) == len(lookup)
-        ):
-            return cached[1]
+        if cached is not None and cached[0] is lookup and cached[1] == len(lookup):
+            return cached[2]
         groups: dict[Requirement, list[str]] = defaultdict(list)
         for key in lookup:
             groups[_required_action(self._rule_key_to_state(key)[-1])].append(key)
-        self._groups[id(lookup)] = (lookup, groups)
+        self._groups[id(lookup)] = (lookup, len(lookup), groups)
         return groups
 
     def _get_possible_keys(self, lookup: dict[str, str], states: list[State]) -> set[str]:
