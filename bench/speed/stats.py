@@ -6,18 +6,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy
+
 Interval = tuple[float, float]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile with linear interpolation between ranks (numpy's default)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    """The ``q``-th percentile, interpolated between ranks (numpy's default); NaN for none."""
+    return float(numpy.percentile(values, q)) if len(values) else math.nan
 
 
 def busy_seconds(intervals: Iterable[Interval]) -> float:
@@ -59,8 +55,25 @@ class Measure:
         self, intervals: Sequence[Interval], conversations: int, failed: int, cpu: dict[str, float]
     ) -> None:
         """One chunk: its messages' intervals, conversations and CPU seconds by process."""
-        self.latencies += [stop - start for start, stop in intervals]
-        self.busy += busy_seconds(intervals)
+        self.absorb(
+            [stop - start for start, stop in intervals],
+            busy_seconds(intervals),
+            conversations,
+            failed,
+            cpu,
+        )
+
+    def absorb(
+        self,
+        latencies: Sequence[float],
+        busy: float,
+        conversations: int,
+        failed: int,
+        cpu: dict[str, float],
+    ) -> None:
+        """Figures already measured, summed into these."""
+        self.latencies += latencies
+        self.busy += busy
         self.conversations += conversations
         self.failed += failed
         for name, seconds in cpu.items():
@@ -87,11 +100,6 @@ def pooled(name: str, measures: Sequence[Measure]) -> Measure:
     """Several scenarios of one server and level as one: every tenant turn counted once."""
     first = measures[0]
     total = Measure(name, first.server, first.concurrency)
-    for measure in measures:
-        total.latencies += measure.latencies
-        total.busy += measure.busy
-        total.conversations += measure.conversations
-        total.failed += measure.failed
-        for process, seconds in measure.cpu.items():
-            total.cpu[process] = total.cpu.get(process, 0.0) + seconds
+    for m in measures:
+        total.absorb(m.latencies, m.busy, m.conversations, m.failed, m.cpu)
     return total

@@ -87,15 +87,11 @@ class RulePolicy(rule_policy.RulePolicy):
         if not states:
             return super()._get_possible_keys(lookup, states)
         current = states[-1]
-        candidates = [
-            key
+        candidates = {
+            key: lookup[key]
             for requirement, keys in self._grouped(lookup).items()
             if _may_follow(requirement, current)
             for key in keys
-        ]
-        possible_keys = set(candidates)
-        for index, state in enumerate(reversed(states)):
-            possible_keys = {
-                key for key in possible_keys if self._is_rule_applicable(key, index, state)
-            }
-        return possible_keys
+        }
+        # Rasa's own filter, over the rules that can follow the last action only.
+        return super()._get_possible_keys(candidates, states)
