@@ -3,7 +3,8 @@
 A token passed as ``--auth-token`` is readable by every local user (``ps``,
 ``/proc/<pid>/cmdline``). Here it comes from ``RASA_API_TOKEN`` (the environment of a process is
 readable by its owner only) and is added to ``sys.argv`` inside the process, after the kernel
-recorded the command line, before Rasa's own ``main()`` parses it.
+recorded the command line, before Rasa's own ``main()`` parses it. The server also gets
+``bot.runner.rasa_speedups``: per-turn work of Rasa's done once instead.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def argv_with_token(argv: Sequence[str], environ: Mapping[str, str]) -> list[str
 def main() -> None:
     sys.argv = argv_with_token(sys.argv, os.environ)
     from rasa.__main__ import main as rasa_main
+
+    from bot.runner import rasa_speedups
+
+    rasa_speedups.install()
 
     rasa_main()
 
