@@ -12,6 +12,17 @@ schema of all event types that check was about 60 % of our Rasa server's CPU (a 
 calls the action server two to four times). The schema is a constant: here it is checked
 once, and each reply is tested by one validator built from it. A reply it rejects goes
 through Rasa's own method, which raises Rasa's own error.
+
+**Loading the models.** ``RasaModel.load`` (DIET, the response selector, TED) builds each
+model's variables by *training it for one step* on an example, then overwrites them with the
+saved weights: tracing the training function with its gradients and optimizer was about half
+of the server's cold start. Here the variables are built by one eager forward pass on the
+prediction example instead, the saved weights are loaded over them (the optimizer's state,
+useless for answering, is left in the file) and the prediction function is traced after
+that, with the real weights, as Rasa does. The label embeddings computed during the eager
+pass, from the random initial weights, are dropped before the weights are loaded; the
+models answer exactly as Rasa's loading makes them answer (tests compare the two).
+Fine-tuning, which needs the optimizer's state, still goes through Rasa's method.
 """
 
 from __future__ import annotations
@@ -22,8 +33,11 @@ from typing import Any
 from jsonschema import validators
 from jsonschema.protocols import Validator
 from rasa.core.actions.action import RemoteAction
+from rasa.utils.tensorflow.model_data import RasaModelData
+from rasa.utils.tensorflow.models import RasaModel
 
 _rasa_validate_action_result = RemoteAction._validate_action_result
+_rasa_load_model = RasaModel.load.__func__  # type: ignore[attr-defined]
 
 
 @cache
@@ -42,6 +56,38 @@ def validate_action_result(action: RemoteAction, result: dict[str, Any]) -> bool
     return _rasa_validate_action_result(action, result)
 
 
+def load_model_for_prediction(
+    model_class: type[RasaModel],
+    model_file_name: str,
+    model_data_example: RasaModelData,
+    predict_data_example: RasaModelData | None = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> RasaModel:
+    """``RasaModel.load`` without its training step, for a model that only predicts."""
+    if finetune_mode or predict_data_example is None:
+        return _rasa_load_model(
+            model_class,
+            model_file_name,
+            model_data_example,
+            predict_data_example,
+            finetune_mode,
+            *args,
+            **kwargs,
+        )
+    model = model_class(*args, **kwargs)
+    traced = model._run_eagerly
+    model._run_eagerly = True
+    model.run_inference(predict_data_example)
+    model._run_eagerly = traced
+    model.prepared_for_prediction = False
+    model.load_weights(model_file_name).expect_partial()
+    model.run_inference(predict_data_example)
+    return model
+
+
 def install() -> None:
     """Put the speed-ups in place in this process (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    RasaModel.load = classmethod(load_model_for_prediction)  # type: ignore[assignment]

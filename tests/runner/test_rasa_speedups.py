@@ -1,17 +1,23 @@
 """The Rasa server's speed-ups keep Rasa's behaviour (issue 11): an action server's reply is
-accepted or refused exactly as Rasa 3.6 does, without checking the schema at every reply."""
+accepted or refused exactly as Rasa 3.6 does, without checking the schema at every reply; a
+model loaded without Rasa's training step understands and decides exactly as Rasa's loading."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.tensorflow.models import RasaModel
 
 from bot.runner import rasa_main, rasa_speedups
 
@@ -45,10 +51,10 @@ def action() -> RemoteAction:
 
 @pytest.fixture
 def installed() -> Iterator[None]:
-    rasa_way = RemoteAction._validate_action_result
+    rasa_ways = RemoteAction._validate_action_result, vars(RasaModel)["load"]
     rasa_speedups.install()
     yield
-    RemoteAction._validate_action_result = rasa_way  # type: ignore[method-assign]
+    RemoteAction._validate_action_result, RasaModel.load = rasa_ways  # type: ignore[method-assign]
 
 
 def rasa_accepts(action: RemoteAction, reply: dict[str, Any]) -> bool:
@@ -87,12 +93,51 @@ def test_the_schema_is_checked_once_not_at_every_reply(
 
 
 def test_the_rasa_server_entry_point_installs_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    rasa_way = RemoteAction._validate_action_result
+    rasa_ways = RemoteAction._validate_action_result, vars(RasaModel)["load"]
     monkeypatch.setattr(sys, "argv", ["rasa_main.py", "--version"])
     try:
         with mock.patch("rasa.__main__.main") as rasa_cli:
             rasa_main.main()
         rasa_cli.assert_called_once()
         assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
+        assert RasaModel.load.__func__ is rasa_speedups.load_model_for_prediction
     finally:
-        RemoteAction._validate_action_result = rasa_way  # type: ignore[method-assign]
+        RemoteAction._validate_action_result, RasaModel.load = rasa_ways  # type: ignore[method-assign]
+
+
+MESSAGES = [
+    "bonjour",
+    "je veux m'inscrire",
+    "quels jours pour le prélèvement ?",
+    "combien de temps pour valider mon assurance",
+    "I forgot my password",
+    "non merci",
+    "12345678",
+    "le site marche pas",
+]
+
+
+def understanding_and_decisions(agent: Any) -> list[Any]:
+    """What the agent makes of each message (intents, answers) and the action it picks next."""
+    seen: list[Any] = []
+    for text in MESSAGES:
+        parsed = asyncio.run(agent.parse_message(text))
+        seen.append((parsed["intent"], parsed["intent_ranking"], parsed.get("response_selector")))
+        tracker = DialogueStateTracker.from_events(
+            "speedups",
+            [ActionExecuted("action_listen"), UserUttered(text, parse_data=parsed)],
+            slots=agent.domain.slots,
+        )
+        prediction = agent.processor._predict_next_with_tracker(tracker)
+        seen.append((prediction.policy_name, prediction.probabilities))
+    return seen
+
+
+def test_a_model_loaded_without_a_training_step_answers_exactly_as_rasas_loading(
+    trained_agent: Any, installed: None
+) -> None:
+    from rasa.core.agent import Agent
+
+    root = Path(__file__).resolve().parents[2]
+    fast = Agent.load(str(root / "models" / "tenant-assistant.tar.gz"))
+    assert understanding_and_decisions(fast) == understanding_and_decisions(trained_agent)
