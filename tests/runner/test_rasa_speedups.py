@@ -49,12 +49,25 @@ def action() -> RemoteAction:
     return RemoteAction("action_validate_registration_form", EndpointConfig("http://127.0.0.1"))
 
 
+PATCHED = [
+    (RemoteAction, "_validate_action_result"),
+    (RasaModel, "load"),
+    (EndpointConfig, "session"),
+]
+
+
 @pytest.fixture
-def installed() -> Iterator[None]:
-    rasa_ways = RemoteAction._validate_action_result, vars(RasaModel)["load"]
-    rasa_speedups.install()
+def rasas_own() -> Iterator[None]:
+    """Rasa's own methods back in place after the test."""
+    own = [(owner, name, vars(owner)[name]) for owner, name in PATCHED]
     yield
-    RemoteAction._validate_action_result, RasaModel.load = rasa_ways  # type: ignore[method-assign]
+    for owner, name, method in own:
+        setattr(owner, name, method)
+
+
+@pytest.fixture
+def installed(rasas_own: None) -> None:
+    rasa_speedups.install()
 
 
 def rasa_accepts(action: RemoteAction, reply: dict[str, Any]) -> bool:
@@ -92,17 +105,16 @@ def test_the_schema_is_checked_once_not_at_every_reply(
     check_schema.assert_not_called()
 
 
-def test_the_rasa_server_entry_point_installs_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    rasa_ways = RemoteAction._validate_action_result, vars(RasaModel)["load"]
+def test_the_rasa_server_entry_point_installs_them(
+    monkeypatch: pytest.MonkeyPatch, rasas_own: None
+) -> None:
     monkeypatch.setattr(sys, "argv", ["rasa_main.py", "--version"])
-    try:
-        with mock.patch("rasa.__main__.main") as rasa_cli:
-            rasa_main.main()
-        rasa_cli.assert_called_once()
-        assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
-        assert RasaModel.load.__func__ is rasa_speedups.load_model_for_prediction
-    finally:
-        RemoteAction._validate_action_result, RasaModel.load = rasa_ways  # type: ignore[method-assign]
+    with mock.patch("rasa.__main__.main") as rasa_cli:
+        rasa_main.main()
+    rasa_cli.assert_called_once()
+    assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
+    assert RasaModel.load.__func__ is rasa_speedups.load_model_for_prediction
+    assert EndpointConfig.session is rasa_speedups.pooled_session
 
 
 MESSAGES = [
@@ -141,3 +153,65 @@ def test_a_model_loaded_without_a_training_step_answers_exactly_as_rasas_loading
     root = Path(__file__).resolve().parents[2]
     fast = Agent.load(str(root / "models" / "tenant-assistant.tar.gz"))
     assert understanding_and_decisions(fast) == understanding_and_decisions(trained_agent)
+
+
+class ActionServerDouble:
+    """An HTTP server that records, for each request, the client's port and its headers."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str]] = []
+        self.runner: Any = None
+        self.port = 0
+
+    async def start(self, port: int = 0) -> None:
+        from aiohttp import web
+
+        async def webhook(request: web.Request) -> web.Response:
+            peer = request.transport.get_extra_info("peername") if request.transport else None
+            self.seen.append((peer[1] if peer else -1, request.headers.get("Authorization", "")))
+            return web.json_response({"events": [], "responses": []})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def test_calls_to_the_action_server_share_a_kept_alive_connection(installed: None) -> None:
+    server = ActionServerDouble()
+    await server.start()
+    try:
+        endpoint = EndpointConfig(
+            f"http://127.0.0.1:{server.port}/webhook", headers={"Authorization": "Bearer s3cret"}
+        )
+        for _ in range(3):
+            assert await endpoint.request("post", json={"next_action": "x"}) == {
+                "events": [],
+                "responses": [],
+            }
+    finally:
+        await server.stop()
+    ports = {port for port, _ in server.seen}
+    assert len(server.seen) == 3 and len(ports) == 1
+    assert {authorization for _, authorization in server.seen} == {"Bearer s3cret"}
+
+
+async def test_a_restarted_action_server_is_reached_again_at_once(installed: None) -> None:
+    server = ActionServerDouble()
+    await server.start()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook")
+    assert await endpoint.request("post", json={}) is not None
+    await server.stop()
+    restarted = ActionServerDouble()
+    await restarted.start(server.port)
+    try:
+        await asyncio.sleep(0.1)
+        assert await endpoint.request("post", json={}) == {"events": [], "responses": []}
+    finally:
+        await restarted.stop()
