@@ -9,7 +9,12 @@ conversation and ``action_show_balance`` returned that tenant's balance (issue 9
 - every route but ``/health`` answers 401 unless the request carries
   ``Authorization: Bearer <ACTION_SERVER_TOKEN>``, which Rasa sends because ``endpoints.yml``
   lists that header under ``action_endpoint``;
-- no CORS origin is allowed (rasa_sdk's default is ``*``): no browser has anything to do here.
+- no CORS origin is allowed (rasa_sdk's default is ``*``): no browser has anything to do here;
+- the domain comes from ``domain.yml``, read once at start: Rasa does not send its 100 kB
+  domain with every action call (``enable_selective_domain`` in ``endpoints.yml``, no action
+  flagged ``send_domain``), which cost both processes a JSON encoding and decoding per call.
+  Rasa's training adds only intent and action names to that file's domain; no action reads
+  them. A call that carries a domain keeps its own.
 
 This module lives outside ``actions/`` because rasa_sdk imports every module of that package.
 """
@@ -21,12 +26,14 @@ import hmac
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +66,39 @@ def require_token(app: Sanic, token: str) -> None:
     app.register_middleware(check_token, "request")
 
 
-def create_action_app(*, token: str, actions: str = ACTIONS_PACKAGE) -> Sanic:
-    """rasa_sdk's own app (its routes, executor and error handler) behind :func:`require_token`."""
+def load_domain(path: Path = PROJECT_ROOT / "domain.yml") -> dict[str, Any]:
+    """The domain as Rasa sends it to an action (``Domain.as_dict()``), read from ``path``."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(path).as_dict()
+
+
+def supply_domain(app: Sanic, domain: dict[str, Any]) -> None:
+    """Give ``domain`` to every action call that comes without one (see the module docstring)."""
+
+    async def add_domain(request: Request) -> None:
+        if request.method != "POST" or request.path != "/webhook":
+            return
+        if request.headers.get("Content-Encoding") == "deflate":
+            return
+        call = request.json
+        if isinstance(call, dict) and "domain" not in call:
+            call["domain"] = domain
+
+    app.register_middleware(add_domain, "request")
+
+
+def create_action_app(
+    *, token: str, actions: str = ACTIONS_PACKAGE, domain: dict[str, Any] | None = None
+) -> Sanic:
+    """rasa_sdk's own app (its routes, executor and error handler) behind :func:`require_token`,
+    given ``domain`` for the calls that come without one."""
     from rasa_sdk.endpoint import create_app
 
     app = create_app(actions, cors_origins=None)
     require_token(app, token)
+    if domain is not None:
+        supply_domain(app, domain)
     return app
 
 
@@ -83,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
     utils.update_sanic_log_level()
-    app = create_action_app(token=settings.actions_token, actions=args.actions)
+    app = create_action_app(
+        token=settings.actions_token, actions=args.actions, domain=load_domain()
+    )
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     logger.info(
         "action server on http://%s:%s (shared secret required)",

@@ -22,6 +22,11 @@ def domain() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
+def action_names(domain: dict[str, Any]) -> set[str]:
+    """The custom actions a domain file lists, bare or with options (``- name: {...}``)."""
+    return {next(iter(entry)) if isinstance(entry, dict) else entry for entry in domain["actions"]}
+
+
 def tracker(
     *,
     slots: dict[str, Any] | None = None,

@@ -9,6 +9,7 @@ import yaml
 
 from bot.dialogue.rules import generate, render
 from bot.dialogue.table import load, parse
+from tests.actions.helpers import action_names
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "data" / "flow_rules.yml"
@@ -31,7 +32,7 @@ def test_every_form_of_the_domain_is_in_the_table_and_back(domain):
 
 def test_everything_the_table_names_exists_in_the_domain(domain):
     table = load()
-    known = {*domain["actions"], *domain["responses"], *domain["forms"]}
+    known = {*action_names(domain), *domain["responses"], *domain["forms"]}
     named = {step for form in table.forms.values() for step in (*form.submit, *form.cancel)}
     named |= {step for steps in table.flows.values() for step in steps}
     named |= {step for steps in table.verified_flows.values() for step in steps}

@@ -37,6 +37,15 @@ class ActionEcho(Action):
     async def run(self, dispatcher, tracker, domain):
         dispatcher.utter_message(text="action exécutée")
         return []
+
+
+class ActionListForms(Action):
+    def name(self) -> str:
+        return "action_list_forms"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text=",".join(sorted(domain.get("forms", {}))))
+        return []
 """
 
 CALL = {
@@ -141,7 +150,44 @@ def test_the_secret_runs_the_action(action_server: ActionServer) -> None:
 
     assert ran.status_code == 200
     assert [message["text"] for message in ran.json()["responses"]] == ["action exécutée"]
-    assert listed.json() == [{"name": "action_echo"}]
+    assert listed.json() == [{"name": "action_echo"}, {"name": "action_list_forms"}]
+
+
+def forms_seen_by_the_action(action_server: ActionServer, call: dict) -> str:
+    answer = action_server.http.post(
+        "/webhook",
+        json={**call, "next_action": "action_list_forms"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["responses"][0]["text"]
+
+
+def test_a_call_without_domain_gets_the_projects_domain(action_server: ActionServer) -> None:
+    """Rasa sends no domain (``enable_selective_domain``): the actions read domain.yml's."""
+    without_domain = {key: value for key, value in CALL.items() if key != "domain"}
+
+    forms = forms_seen_by_the_action(action_server, without_domain).split(",")
+
+    assert {"register_form", "forgot_password_form", "payment_form"} <= set(forms)
+    assert forms_seen_by_the_action(action_server, CALL) == ""  # a call's own domain is kept
+
+
+def test_rasa_sends_no_domain_to_the_action_server() -> None:
+    import yaml
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    endpoint = EndpointConfig.from_dict(endpoints["action_endpoint"])
+    domain = Domain.load(PROJECT_ROOT / "domain.yml")
+    action = RemoteAction("validate_register_form", endpoint)
+
+    call = action._action_call_format(DialogueStateTracker("rest:x", domain.slots), domain)
+
+    assert "domain" not in call
 
 
 def test_health_needs_no_secret(action_server: ActionServer) -> None:
