@@ -12,7 +12,8 @@ import asyncio
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bench.conversations.responses import ResponseCatalog
 from bench.speed.play import TimedLive
 from bench.speed.plot import write_plot
 from bench.speed.processes import RssSampler
+from bench.speed.profile import profiled, write_entries
 from bench.speed.report import results_markdown, tables
 from bench.speed.results import machine, memory, record, write_json
 from bench.speed.scenarios import bare_scenario, our_scenarios
@@ -43,6 +45,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--markdown", type=Path, default=BENCH_DIR / "RESULTS.md")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy on our Rasa server while measuring: DIR/rasa-turns.svg and .md",
+    )
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else list(argv)
     args.command = shlex.join(["python", "-m", "bench.speed", *given])
@@ -69,6 +77,20 @@ async def measure(
     return measures, schedule
 
 
+FOLDED = PROJECT_ROOT / "var" / "bench" / "rasa-turns.folded"
+
+
+@contextmanager
+def maybe_profiled(directory: Path | None, pid: int, command: str) -> Iterator[None]:
+    """py-spy on ``pid`` while the block runs, when ``--profile`` asks for it."""
+    if directory is None:
+        yield
+        return
+    with profiled(pid, directory / "rasa-turns.svg", FOLDED):
+        yield
+    write_entries(FOLDED, directory / "rasa-turns.md", command)
+
+
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], Schedule]:
     machine_info = machine()
     with bare_server() as bare:
@@ -76,7 +98,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Schedule]:
         with our_stack() as ours:
             print(f"Our stack up in {ours.cold_start:.1f} s; measuring…", file=sys.stderr)
             pids = {**bare.pids, **ours.pids}
-            with RssSampler(pids) as sampler:
+            with (
+                RssSampler(pids) as sampler,
+                maybe_profiled(args.profile, ours.pids["rasa"], args.command),
+            ):
                 measures, schedule = asyncio.run(measure(args, bare, ours))
     data = record(
         measures=measures,
