@@ -11,8 +11,9 @@ conversation and ``action_show_balance`` returned that tenant's balance (issue 9
   lists that header under ``action_endpoint``;
 - no CORS origin is allowed (rasa_sdk's default is ``*``): no browser has anything to do here;
 - the domain comes from ``domain.yml``, read once at start: Rasa does not send its 100 kB
-  domain with every action call (``enable_selective_domain`` in ``endpoints.yml``, no action
-  flagged ``send_domain``), which cost both processes a JSON encoding and decoding per call.
+  domain with every action call (``enable_selective_domain`` in ``endpoints.yml``, and the
+  form validations, to which Rasa sends it by default, marked ``send_domain: false`` in
+  ``domain.yml``), which cost both processes a JSON encoding and decoding per call.
   Rasa's training adds only intent and action names to that file's domain; no action reads
   them. A call that carries a domain keeps its own.
 

@@ -9,7 +9,7 @@ Measured with ``make bench`` and py-spy (``bench/PROFILE.md``).
 reply of the action server with ``jsonschema.validate(reply, schema)``. That function first
 checks the *schema* against the JSON Schema 2020-12 meta-schema, at every call; with Rasa's
 schema of all event types that check was about 60 % of our Rasa server's CPU (a form turn
-calls the action server two to four times). The schema is a constant: here it is checked
+calls the action server once to three times). The schema is a constant: here it is checked
 once, and each reply is tested by one validator built from it. A reply it rejects goes
 through Rasa's own method, which raises Rasa's own error.
 
@@ -96,9 +96,11 @@ def load_model_for_prediction(
     model = model_class(*args, **kwargs)
     traced = model._run_eagerly
     model._run_eagerly = True
-    model.run_inference(predict_data_example)
-    model._run_eagerly = traced
-    model.prepared_for_prediction = False
+    try:
+        model.run_inference(predict_data_example)  # creates the variables, traces nothing
+    finally:
+        model._run_eagerly = traced
+    model.prepared_for_prediction = False  # label embeddings of the random weights: dropped
     model.load_weights(model_file_name).expect_partial()
     model.run_inference(predict_data_example)
     return model
