@@ -115,6 +115,13 @@ def connection_pool() -> aiohttp.TCPConnector:
     return pool
 
 
+async def close_connection_pool() -> None:
+    """Close the running event loop's pool, if it has one (its connections with it)."""
+    pool = _connection_pools.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()
+
+
 def pooled_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
     """Rasa's ``EndpointConfig.session``, over the loop's pool instead of a new connection."""
     try:

@@ -196,6 +196,7 @@ async def test_calls_to_the_action_server_share_a_kept_alive_connection(installe
                 "responses": [],
             }
     finally:
+        await rasa_speedups.close_connection_pool()
         await server.stop()
     ports = {port for port, _ in server.seen}
     assert len(server.seen) == 3 and len(ports) == 1
@@ -214,4 +215,5 @@ async def test_a_restarted_action_server_is_reached_again_at_once(installed: Non
         await asyncio.sleep(0.1)
         assert await endpoint.request("post", json={}) == {"events": [], "responses": []}
     finally:
+        await rasa_speedups.close_connection_pool()
         await restarted.stop()
