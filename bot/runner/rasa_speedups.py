@@ -142,8 +142,15 @@ def pooled_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
     )
 
 
+#: Each replaced method of Rasa's: its class, its name and what takes its place.
+REPLACEMENTS: list[tuple[type, str, Any]] = [
+    (RemoteAction, "_validate_action_result", validate_action_result),
+    (RasaModel, "load", classmethod(load_model_for_prediction)),
+    (EndpointConfig, "session", pooled_session),
+]
+
+
 def install() -> None:
     """Put the speed-ups in place in this process (idempotent)."""
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-    RasaModel.load = classmethod(load_model_for_prediction)  # type: ignore[assignment]
-    EndpointConfig.session = pooled_session  # type: ignore[method-assign]
+    for owner, name, replacement in REPLACEMENTS:
+        setattr(owner, name, replacement)

@@ -49,17 +49,10 @@ def action() -> RemoteAction:
     return RemoteAction("action_validate_registration_form", EndpointConfig("http://127.0.0.1"))
 
 
-PATCHED = [
-    (RemoteAction, "_validate_action_result"),
-    (RasaModel, "load"),
-    (EndpointConfig, "session"),
-]
-
-
 @pytest.fixture
 def rasas_own() -> Iterator[None]:
     """Rasa's own methods back in place after the test."""
-    own = [(owner, name, vars(owner)[name]) for owner, name in PATCHED]
+    own = [(owner, name, vars(owner)[name]) for owner, name, _ in rasa_speedups.REPLACEMENTS]
     yield
     for owner, name, method in own:
         setattr(owner, name, method)
