@@ -1,10 +1,11 @@
-"""``python -m bot.runner.rasa_main run …``: Rasa's CLI, given its API token from the environment.
+"""``python -m bot.runner.rasa_main run|train …``: Rasa's CLI, its API token from the environment.
 
 A token passed as ``--auth-token`` is readable by every local user (``ps``,
 ``/proc/<pid>/cmdline``). Here it comes from ``RASA_API_TOKEN`` (the environment of a process is
 readable by its owner only) and is added to ``sys.argv`` inside the process, after the kernel
 recorded the command line, before Rasa's own ``main()`` parses it. The server also gets
-``bot.runner.rasa_speedups``: per-turn work of Rasa's done once instead.
+``bot.runner.rasa_speedups`` (per-turn work of Rasa's done once instead) and training gets
+``bot.runner.training_speedups`` (each model's training step traced once).
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ def main() -> None:
     sys.argv = argv_with_token(sys.argv, os.environ)
     from rasa.__main__ import main as rasa_main
 
-    from bot.runner import rasa_speedups
+    from bot.runner import rasa_speedups, training_speedups
 
     rasa_speedups.install()
+    training_speedups.install()
 
     rasa_main()
 

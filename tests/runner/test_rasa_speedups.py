@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -48,14 +47,6 @@ INVALID_REPLIES: list[dict[str, Any]] = [
 def action() -> RemoteAction:
     return RemoteAction("action_validate_registration_form", EndpointConfig("http://127.0.0.1"))
 
-
-@pytest.fixture
-def rasas_own() -> Iterator[None]:
-    """Rasa's own methods back in place after the test."""
-    own = [(owner, name, vars(owner)[name]) for owner, name, _ in rasa_speedups.REPLACEMENTS]
-    yield
-    for owner, name, method in own:
-        setattr(owner, name, method)
 
 
 @pytest.fixture
