@@ -5,7 +5,8 @@ A token passed as ``--auth-token`` is readable by every local user (``ps``,
 readable by its owner only) and is added to ``sys.argv`` inside the process, after the kernel
 recorded the command line, before Rasa's own ``main()`` parses it. The server also gets
 ``bot.runner.rasa_speedups`` (per-turn work of Rasa's done once instead) and training gets
-``bot.runner.training_speedups`` (each model's training step traced once).
+``bot.runner.training_speedups`` (each model's training step traced once) and
+``bot.dialogue.recipe`` (TED is not run when a rule has decided).
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ def main() -> None:
     sys.argv = argv_with_token(sys.argv, os.environ)
     from rasa.__main__ import main as rasa_main
 
+    from bot.dialogue import recipe
     from bot.runner import rasa_speedups, training_speedups
 
     rasa_speedups.install()
     training_speedups.install()
+    recipe.install()
 
     rasa_main()
 

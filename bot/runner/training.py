@@ -19,8 +19,13 @@ def has_model(project_root: Path) -> bool:
 
 
 def rasa_command(*args: str) -> list[str]:
-    """Rasa's CLI from the running interpreter's environment, without importing it here, with
-    our speed-ups (``bot.runner.rasa_main``)."""
+    """``rasa`` from the running interpreter's environment, without importing it here."""
+    return [sys.executable, "-m", "rasa", *args]
+
+
+def our_rasa_command(*args: str) -> list[str]:
+    """Rasa's CLI through our entry point (``bot.runner.rasa_main``): each model's training
+    step traced once, TED wired to the rule policy's prediction."""
     return [sys.executable, "-m", "bot.runner.rasa_main", *args]
 
 
@@ -29,7 +34,7 @@ def train_model(project_root: Path, *, force: bool = False) -> None:
 
     Rasa prints "Nothing changed" and keeps the current model when data and config are unchanged.
     """
-    argv = rasa_command("train", "--fixed-model-name", MODEL_NAME, "--out", MODELS_DIR)
+    argv = our_rasa_command("train", "--fixed-model-name", MODEL_NAME, "--out", MODELS_DIR)
     if force:
         argv.append("--force")
     returncode = subprocess.call(argv, cwd=project_root, env={**os.environ, **NO_TELEMETRY})

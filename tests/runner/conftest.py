@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.dialogue import recipe
 from bot.runner import rasa_speedups, training_speedups
 
 INHERITED = object()
@@ -13,9 +14,9 @@ INHERITED = object()
 
 @pytest.fixture
 def rasas_own() -> Iterator[None]:
-    """Rasa's own methods back in place after the test (the entry point installs both tables
-    of speed-ups)."""
-    replaced = rasa_speedups.REPLACEMENTS + training_speedups.REPLACEMENTS
+    """Rasa's own methods back in place after the test (the entry point installs every table
+    of replacements)."""
+    replaced = rasa_speedups.REPLACEMENTS + training_speedups.REPLACEMENTS + recipe.REPLACEMENTS
     own = [(owner, name, vars(owner).get(name, INHERITED)) for owner, name, _ in replaced]
     yield
     for owner, name, method in own:
