@@ -3,10 +3,10 @@
 A token passed as ``--auth-token`` is readable by every local user (``ps``,
 ``/proc/<pid>/cmdline``). Here it comes from ``RASA_API_TOKEN`` (the environment of a process is
 readable by its owner only) and is added to ``sys.argv`` inside the process, after the kernel
-recorded the command line, before Rasa's own ``main()`` parses it. The server also gets
-``bot.runner.rasa_speedups`` (per-turn work of Rasa's done once instead) and training gets
-``bot.runner.training_speedups`` (each model's training step traced once) and
-``bot.dialogue.recipe`` (TED is not run when a rule has decided).
+recorded the command line, before Rasa's own ``main()`` parses it. Every command also gets
+``bot.runner.rasa_speedups`` (per-turn work of Rasa's done once instead; for the server),
+``bot.runner.training_speedups`` (each model's training step traced once; for ``train``) and
+``bot.dialogue.recipe`` (a trained model's graph hands the rule policy's prediction to TED).
 """
 
 from __future__ import annotations
