@@ -17,6 +17,8 @@ from rasa.engine.graph import SchemaNode
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 
 from bot.dialogue.ted_policy import TEDPolicy
+from bot.runner import replacements
+from bot.runner.replacements import Replacement
 
 RULE_PREDICTION = "rule_prediction"
 
@@ -51,12 +53,11 @@ def add_core_predict_nodes(
 
 
 #: Each replaced method of Rasa's: its class, its name and what takes its place.
-REPLACEMENTS: list[tuple[type, str, Any]] = [
+REPLACEMENTS: list[Replacement] = [
     (DefaultV1Recipe, "_add_core_predict_nodes", add_core_predict_nodes),
 ]
 
 
 def install() -> None:
     """Put the wiring in place in this process (idempotent)."""
-    for owner, name, replacement in REPLACEMENTS:
-        setattr(owner, name, replacement)
+    replacements.install(REPLACEMENTS)

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 TOKEN_VARIABLE = "RASA_API_TOKEN"
 
 
-def rasa_server_command(*args: str) -> list[str]:
-    """The command the supervisor runs: this module, with Rasa's arguments but no token."""
+def rasa_main_command(*args: str) -> list[str]:
+    """Rasa's CLI through this module, with Rasa's arguments but no token: what the supervisor
+    runs (``run``) and what trains the model (``train``)."""
     return [sys.executable, "-m", __name__, *args]
 
 
@@ -47,14 +48,19 @@ def main() -> None:
     sys.argv = argv_with_token(sys.argv, os.environ)
     from rasa.__main__ import main as rasa_main
 
+    from bot.runner import replacements
+
+    replacements.install(all_replacements())
+
+    rasa_main()
+
+
+def all_replacements() -> list:
+    """Every table of Rasa's methods this entry point replaces (imported only when used)."""
     from bot.dialogue import recipe
     from bot.runner import rasa_speedups, training_speedups
 
-    rasa_speedups.install()
-    training_speedups.install()
-    recipe.install()
-
-    rasa_main()
+    return rasa_speedups.REPLACEMENTS + training_speedups.REPLACEMENTS + recipe.REPLACEMENTS
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
+from bot.runner import replacements
+from bot.runner.replacements import Replacement
+
 _rasa_validate_action_result = RemoteAction._validate_action_result
 _rasa_load_model = RasaModel.load.__func__  # type: ignore[attr-defined]
 _rasa_session = EndpointConfig.session
@@ -143,7 +146,7 @@ def pooled_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
 
 
 #: Each replaced method of Rasa's: its class, its name and what takes its place.
-REPLACEMENTS: list[tuple[type, str, Any]] = [
+REPLACEMENTS: list[Replacement] = [
     (RemoteAction, "_validate_action_result", validate_action_result),
     (RasaModel, "load", classmethod(load_model_for_prediction)),
     (EndpointConfig, "session", pooled_session),
@@ -152,5 +155,4 @@ REPLACEMENTS: list[tuple[type, str, Any]] = [
 
 def install() -> None:
     """Put the speed-ups in place in this process (idempotent)."""
-    for owner, name, replacement in REPLACEMENTS:
-        setattr(owner, name, replacement)
+    replacements.install(REPLACEMENTS)

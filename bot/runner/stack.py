@@ -25,7 +25,7 @@ from bot.runner.channels import write_credentials
 from bot.runner.console import Echo, print_flush
 from bot.runner.environment import child_env, local_host
 from bot.runner.ports import ensure_port_free
-from bot.runner.rasa_main import rasa_server_command
+from bot.runner.rasa_main import rasa_main_command
 from bot.runner.spec import ProcessSpec
 from bot.runner.supervisor import Supervisor
 from bot.runner.training import MODELS_DIR, has_model, train_model
@@ -56,7 +56,7 @@ def build_specs(
     actions_port, rasa_port = str(settings.actions_port), str(settings.rasa_port)
     actions_url = f"http://{local_host(settings.actions_host)}:{actions_port}"
     # The API token travels as RASA_API_TOKEN (child_env), never on the command line (`ps`).
-    rasa_run = rasa_server_command(
+    rasa_run = rasa_main_command(
         *("run", "--enable-api", "--cors", *widget_origins(settings), "--port", rasa_port),
         *("--credentials", str(channels_file(settings)), "--endpoints", "endpoints.yml"),
         *("--model", f"{MODELS_DIR}/"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.runner.environment import NO_TELEMETRY
 from bot.runner.errors import TrainingFailed
+from bot.runner.rasa_main import rasa_main_command
 
 MODEL_NAME = "tenant-assistant"
 MODELS_DIR = "models"
@@ -23,18 +24,12 @@ def rasa_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "rasa", *args]
 
 
-def our_rasa_command(*args: str) -> list[str]:
-    """Rasa's CLI through our entry point (``bot.runner.rasa_main``): each model's training
-    step traced once, TED wired to the rule policy's prediction."""
-    return [sys.executable, "-m", "bot.runner.rasa_main", *args]
-
-
 def train_model(project_root: Path, *, force: bool = False) -> None:
     """Run ``rasa train`` with output on the terminal so its progress bars show.
 
     Rasa prints "Nothing changed" and keeps the current model when data and config are unchanged.
     """
-    argv = our_rasa_command("train", "--fixed-model-name", MODEL_NAME, "--out", MODELS_DIR)
+    argv = rasa_main_command("train", "--fixed-model-name", MODEL_NAME, "--out", MODELS_DIR)
     if force:
         argv.append("--force")
     returncode = subprocess.call(argv, cwd=project_root, env={**os.environ, **NO_TELEMETRY})

@@ -27,6 +27,9 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.utils.tensorflow.data_generator import RasaDataGenerator
 from rasa.utils.tensorflow.models import RasaModel
 
+from bot.runner import replacements
+from bot.runner.replacements import Replacement
+
 _rasa_fit = RasaModel.fit
 _rasa_token_fingerprint = Token.fingerprint
 _rasa_token_set = Token.set
@@ -68,7 +71,7 @@ def token_set(token: Token, prop: str, info: Any) -> None:
 
 
 #: Each replaced method of Rasa's: its class, its name and what takes its place.
-REPLACEMENTS: list[tuple[type, str, Any]] = [
+REPLACEMENTS: list[Replacement] = [
     (RasaModel, "fit", fit_traced_once),
     (Token, "fingerprint", cached_token_fingerprint),
     (Token, "set", token_set),
@@ -77,5 +80,4 @@ REPLACEMENTS: list[tuple[type, str, Any]] = [
 
 def install() -> None:
     """Put the speed-ups in place in this process (idempotent)."""
-    for owner, name, replacement in REPLACEMENTS:
-        setattr(owner, name, replacement)
+    replacements.install(REPLACEMENTS)

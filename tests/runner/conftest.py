@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.dialogue import recipe
-from bot.runner import rasa_speedups, training_speedups
+from bot.runner.rasa_main import all_replacements
 
 INHERITED = object()
 
@@ -16,7 +15,7 @@ INHERITED = object()
 def rasas_own() -> Iterator[None]:
     """Rasa's own methods back in place after the test (the entry point installs every table
     of replacements)."""
-    replaced = rasa_speedups.REPLACEMENTS + training_speedups.REPLACEMENTS + recipe.REPLACEMENTS
+    replaced = all_replacements()
     own = [(owner, name, vars(owner).get(name, INHERITED)) for owner, name, _ in replaced]
     yield
     for owner, name, method in own:
