@@ -1,5 +1,8 @@
 """``MaskingSQLTrackerStore``: Rasa's SQL tracker store, writing redacted copies of events.
 
+It extends ``bot.dialogue.sql_tracker_store.PooledSQLTrackerStore`` (Rasa's store with kept
+SQLite connections and queries compiled once), which changes no row and no tracker.
+
 Rasa Open Source 3.6 stores every event as JSON in ``events.data``, raw (anonymisation is a
 Rasa Pro feature). ``endpoints.yml`` names this class instead::
 
@@ -36,8 +39,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rasa.core.tracker_store import SQLTrackerStore
-
+from bot.dialogue.sql_tracker_store import PooledSQLTrackerStore
 from bot.privacy.files import private_sqlite_url
 from bot.privacy.logging import install_log_redaction
 from bot.privacy.redaction import DEFAULT_SENSITIVE_SLOTS, redact_event
@@ -60,7 +62,7 @@ class RedactedEvent:
         return self.data
 
 
-class MaskingSQLTrackerStore(SQLTrackerStore):
+class MaskingSQLTrackerStore(PooledSQLTrackerStore):
     """An ``SQLTrackerStore`` that never writes IBANs, card numbers, codes or tokens."""
 
     def __init__(

@@ -24,6 +24,14 @@ pass, from the random initial weights, are dropped before the weights are loaded
 models answer exactly as Rasa's loading makes them answer (tests compare the two).
 Fine-tuning, which needs the optimizer's state, still goes through Rasa's method.
 
+**Events read back.** ``Event.resolve_by_type`` finds an event's class by its type name by
+walking the whole tree of ``Event`` subclasses (``all_subclasses``, 26 recursive calls) for
+each event deserialised: every event of the conversation when the tracker is read at the start
+of a message, every event the action server returns. Here the classes are looked up in a table
+made from the same walk, in the same order (the first class with the name wins, as in Rasa's
+loop); a name missing from it makes the walk again, in case a subclass was imported since, and
+then goes to Rasa's method (old ``topic`` events, the default, the error).
+
 **Connections to the action server.** ``EndpointConfig.request`` opens a new
 ``aiohttp.ClientSession``, hence a new TCP connection, for every call of a custom action.
 Here the sessions share one pool of kept-alive connections per event loop, with the same
@@ -43,6 +51,8 @@ import aiohttp
 from jsonschema import validators
 from jsonschema.protocols import Validator
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
@@ -53,6 +63,8 @@ from bot.runner.replacements import Replacement
 _rasa_validate_action_result = RemoteAction._validate_action_result
 _rasa_load_model = RasaModel.load.__func__  # type: ignore[attr-defined]
 _rasa_session = EndpointConfig.session
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_classes: dict[str, type[Event]] = {}
 
 KEEPALIVE_SECONDS = 2.0
 _connection_pools: WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.TCPConnector] = (
@@ -74,6 +86,19 @@ def validate_action_result(action: RemoteAction, result: dict[str, Any]) -> bool
     if action_result_validator().is_valid(result):
         return True
     return _rasa_validate_action_result(action, result)
+
+
+def resolve_event_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+    """Rasa's ``Event.resolve_by_type`` from a table of the event classes by type name."""
+    found = _event_classes.get(type_name)
+    if found is None:
+        _event_classes.clear()
+        for event_class in all_subclasses(Event):
+            _event_classes.setdefault(event_class.type_name, event_class)
+        found = _event_classes.get(type_name)
+    if found is not None:
+        return found
+    return _rasa_resolve_by_type(type_name, default)
 
 
 def load_model_for_prediction(
@@ -150,6 +175,7 @@ REPLACEMENTS: list[Replacement] = [
     (RemoteAction, "_validate_action_result", validate_action_result),
     (RasaModel, "load", classmethod(load_model_for_prediction)),
     (EndpointConfig, "session", pooled_session),
+    (Event, "resolve_by_type", staticmethod(resolve_event_type)),
 ]
 
 

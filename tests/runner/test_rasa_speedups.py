@@ -13,8 +13,9 @@ from unittest import mock
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
@@ -46,7 +47,6 @@ INVALID_REPLIES: list[dict[str, Any]] = [
 @pytest.fixture
 def action() -> RemoteAction:
     return RemoteAction("action_validate_registration_form", EndpointConfig("http://127.0.0.1"))
-
 
 
 @pytest.fixture
@@ -99,6 +99,50 @@ def test_the_rasa_server_entry_point_installs_them(
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
     assert RasaModel.load.__func__ is rasa_speedups.load_model_for_prediction
     assert EndpointConfig.session is rasa_speedups.pooled_session
+    assert Event.resolve_by_type is rasa_speedups.resolve_event_type
+
+
+def event_type_names() -> list[str]:
+    return sorted({event_class.type_name for event_class in all_subclasses(Event)})
+
+
+@pytest.mark.parametrize("type_name", event_type_names())
+def test_an_event_type_resolves_to_rasas_class(installed: None, type_name: str) -> None:
+    assert Event.resolve_by_type(type_name) is rasa_speedups._rasa_resolve_by_type(type_name)
+
+
+def test_stored_events_read_back_as_with_rasas_lookup(installed: None) -> None:
+    events = [
+        {"event": "session_started"},
+        {"event": "action", "name": "action_listen"},
+        {
+            "event": "user",
+            "text": "je veux m'inscrire",
+            "parse_data": {"intent": {"name": "register"}},
+        },
+        {"event": "slot", "name": "client_number", "value": "12345678"},
+        {"event": "active_loop", "name": "registration_form"},
+        {"event": "bot", "text": "Votre numéro de client ?"},
+    ]
+    assert [type(Event.from_parameters(event)) for event in events] == [
+        rasa_speedups._rasa_resolve_by_type(event["event"]) for event in events
+    ]
+
+
+def test_unknown_and_old_event_types_behave_as_in_rasa(installed: None) -> None:
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=ActionExecuted) is ActionExecuted
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_an_event_class_imported_after_the_first_lookup_is_found(installed: None) -> None:
+    Event.resolve_by_type("user")
+
+    class LateEvent(ActionExecuted):
+        type_name = "late_event_for_the_test"
+
+    assert Event.resolve_by_type("late_event_for_the_test") is LateEvent
 
 
 MESSAGES = [
