@@ -25,11 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql.expression import ColumnElement
 
+from bot.portal import migrations
 from bot.portal.models import Base, OutboxAttachment, OutboxEmail
 from bot.portal.models.encrypted import FERNET_PREFIX, EncryptedBytes, EncryptedText
 from bot.privacy.files import private_sqlite_url
 
 log = logging.getLogger(__name__)
+
+#: ``pg_advisory_xact_lock`` key held while the schema is migrated ("portal" in ASCII).
+_MIGRATION_LOCK = 0x706F7274616C
 
 
 class SchemaOutdated(RuntimeError):
@@ -57,22 +61,42 @@ def session_factory(engine: AsyncEngine) -> sessionmaker:
 
 
 async def create_database(engine: AsyncEngine) -> None:
-    """Create missing tables and add missing nullable columns; leave no secret in clear.
+    """Bring the database to the latest migration; leave no secret in clear.
 
-    The schema only grows for now: a database made by an earlier version gets the new tables
-    and the new optional columns; a new required column stops start-up with its name. A SQLite
-    file is readable by its owner only. What an earlier version kept in clear is sealed
-    (``seal_legacy_secrets``).
+    An empty database gets every revision of ``migrations/versions``. One made by an earlier
+    version with ``create_all`` (no ``alembic_version`` table) gets the tables it lacks and is
+    stamped at the first revision, whose schema it then has, before the upgrade. Optional
+    columns a database still lacks are then added in place; a required one stops start-up with
+    its name. A SQLite file is readable by its owner only. What an earlier version kept in
+    clear is sealed (``seal_legacy_secrets``). All in one transaction.
     """
     private_sqlite_url(engine.url)
     async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-        added = await connection.run_sync(add_missing_columns, Base.metadata)
+        added = await connection.run_sync(_migrate)
         sealed = await connection.run_sync(seal_legacy_secrets, Base.metadata)
     for column in added:
         log.info("schema: added column %s", column)
     for what in sealed:
         log.info("secrets at rest: %s", what)
+
+
+def _migrate(connection: Connection) -> list[str]:
+    """Upgrade to head (stamping a database made before migrations first); return the
+    optional columns added in place."""
+    if connection.dialect.name == "postgresql":
+        # Portal workers start together: one migrates, the others wait and find it at head.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    if migrations.is_unversioned(connection, Base.metadata):
+        first = migrations.first_revision_tables(connection.dialect)
+        tables = [table for name, table in Base.metadata.tables.items() if name in first]
+        Base.metadata.create_all(connection, tables=tables)
+        migrations.stamp(connection, migrations.FIRST_REVISION)
+        log.info("schema: database made before migrations, stamped %s", migrations.FIRST_REVISION)
+    migrations.upgrade(connection)
+    # After the upgrade, so that a later revision adding a column never finds it there: what
+    # a database made before migrations still lacks (columns added in place by earlier
+    # versions) and, should one be forgotten, a model's optional column without its revision.
+    return add_missing_columns(connection, Base.metadata)
 
 
 def add_missing_columns(connection: Connection, metadata: MetaData) -> list[str]:
