@@ -109,7 +109,14 @@ class Settings:
     smtp_starttls: bool = False
     mail_from: str = "Espace locataire <ne-pas-repondre@example.org>"
     outbox_poll_seconds: float = 2.0
-    outbox_max_attempts: int = 8
+    # Emails one portal worker sends at once: a burst of codes does not wait behind slow sends.
+    outbox_concurrency: int = 4
+    # Longest wait between two attempts at an email the relay refused (exponential back-off).
+    outbox_retry_max_seconds: int = 900
+    # An email the relay still refuses this long after it was queued is given up on (reported).
+    outbox_give_up_hours: int = 24
+    # How long a worker's claim on the emails it sends lasts; a crashed worker's claim lapses.
+    outbox_lease_seconds: int = 300
     activation_ttl_hours: int = 48
     reset_ttl_minutes: int = 60
     rate_limit_per_conversation: int = 8
@@ -136,6 +143,21 @@ class Settings:
     # Printed on the SEPA mandates the portal emails.
     creditor_name: str = "Ophéa"
     creditor_identifier: str = DEV_CREDITOR_IDENTIFIER
+    # Where the Telegram and SMS channels keep provider de-duplication, numbered choices,
+    # upload links and button ids (bot/channels/state): empty, this process's memory (one Rasa
+    # server); a redis:// URL, shared by every Rasa server behind the load balancer.
+    channel_state_redis_url: str = ""
+    # Before every channel key in Redis, so that several deployments can share one Redis.
+    channel_state_key_prefix: str = "tenant-assistant:"
+    # Where Rasa servers take their turn at a conversation (bot/dialogue/lock_store.py): empty,
+    # this process's memory (one Rasa server); a redis:// URL, shared by every Rasa server.
+    lock_store_redis_url: str = ""
+    # Before every lock key in Redis (letters and digits only: Rasa ignores any other prefix).
+    lock_store_key_prefix: str = "tenantassistant"
+    # Another Telegram Bot API server (self-hosted, or a fake in tests); empty: Telegram's.
+    telegram_api_base_url: str = ""
+    # Another Twilio REST API base (a proxy, or a fake in tests); empty: Twilio's.
+    twilio_api_base_url: str = ""
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -214,6 +236,12 @@ class Settings:
             smtp_password=_env("SMTP_PASSWORD", ""),
             smtp_starttls=_env("SMTP_STARTTLS", "false").lower() == "true",
             mail_from=_env("MAIL_FROM", cls.mail_from),
+            outbox_concurrency=_positive_int("OUTBOX_CONCURRENCY", cls.outbox_concurrency),
+            outbox_retry_max_seconds=_positive_int(
+                "OUTBOX_RETRY_MAX_SECONDS", cls.outbox_retry_max_seconds
+            ),
+            outbox_give_up_hours=_positive_int("OUTBOX_GIVE_UP_HOURS", cls.outbox_give_up_hours),
+            outbox_lease_seconds=_positive_int("OUTBOX_LEASE_SECONDS", cls.outbox_lease_seconds),
             rate_limit_per_conversation=int(_env("RATE_LIMIT_PER_CONVERSATION", "8")),
             rate_limit_per_client_number=int(_env("RATE_LIMIT_PER_CLIENT_NUMBER", "5")),
             rate_limit_window_minutes=int(_env("RATE_LIMIT_WINDOW_MINUTES", "15")),
@@ -231,10 +259,18 @@ class Settings:
             upload_ttl_hours=int(_env("UPLOAD_TTL_HOURS", str(cls.upload_ttl_hours))),
             creditor_name=_env("CREDITOR_NAME", cls.creditor_name),
             creditor_identifier=_env("CREDITOR_IDENTIFIER", DEV_CREDITOR_IDENTIFIER),
+            channel_state_redis_url=_env("CHANNEL_STATE_REDIS_URL", ""),
+            channel_state_key_prefix=_env("CHANNEL_STATE_KEY_PREFIX", cls.channel_state_key_prefix),
+            lock_store_redis_url=_env("LOCK_STORE_REDIS_URL", ""),
+            lock_store_key_prefix=_env("LOCK_STORE_KEY_PREFIX", cls.lock_store_key_prefix),
+            telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", ""),
+            twilio_api_base_url=_env("TWILIO_API_BASE_URL", ""),
         )
         _check_opening_hours(settings.staff_opening_hours)
         if settings.systempay_mode not in SYSTEMPAY_MODES:
             raise SettingsError("SYSTEMPAY_MODE must be TEST or PRODUCTION")
+        if not settings.lock_store_key_prefix.isalnum():
+            raise SettingsError("LOCK_STORE_KEY_PREFIX must be letters and digits only")
         if not settings.is_development:
             _refuse_development_defaults(settings, os.environ)
         return settings

@@ -29,6 +29,7 @@ from bot.portal.db import create_database, create_engine, session_factory
 from bot.portal.models import Base
 from bot.portal.services import demo
 from bot.portal.services.passwords import hash_password
+from bot.runner.rasa_main import all_replacements
 from bot.settings import Settings
 from tests.portal.support import Mailbox, Portal, free_port, running_portal
 
@@ -122,6 +123,13 @@ async def _empty_database(url: str) -> None:
         await engine.dispose()
 
 
+@pytest.fixture
+async def empty_postgres_url(postgres_url: str) -> str:
+    """The session's PostgreSQL database at the latest schema, every table emptied."""
+    await _empty_database(postgres_url)
+    return postgres_url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def portal_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
     """``settings`` on an empty portal database: a fresh SQLite file, or PostgreSQL emptied."""
@@ -190,3 +198,25 @@ def trained_agent() -> Iterator[Any]:
 def parse(agent: Any, text: str) -> dict[str, Any]:
     """What the NLU makes of ``text``."""
     return asyncio.run(agent.parse_message(text))
+
+
+# --------------------------------------------------------------------------- Rasa's methods
+
+
+#: A method the class inherits rather than defines (its own entry is removed, not reset).
+INHERITED = object()
+
+
+@pytest.fixture
+def rasas_own() -> Iterator[None]:
+    """Rasa's own methods back in place after the test (the entry point installs every table
+    of replacements)."""
+    replaced = all_replacements()
+    own = [(owner, name, vars(owner).get(name, INHERITED)) for owner, name, _ in replaced]
+    yield
+    for owner, name, method in own:
+        if method is INHERITED:  # e.g. RasaModel.fit is Keras's: the override goes
+            if name in vars(owner):
+                delattr(owner, name)
+        else:
+            setattr(owner, name, method)

@@ -1,8 +1,8 @@
 """What the Telegram and SMS channels do the same way.
 
 - ``channel_wording``: a channel's own French wording, from ``messages_fr.yml`` (read once);
-- ``Bounded``, ``SeenIds``: memory that forgets its least recently used entries, so that a
-  process holding per-chat state for months does not grow without end;
+- ``Bounded``: memory that forgets its least recently used entries, so that a process
+  holding per-chat state for months does not grow without end (``state.MemoryStore``);
 - ``Backoff``, ``send_with_retries``: a send tried again, after a doubling wait, while its
   failure may pass (network errors, flood control, time-outs)::
 
@@ -84,23 +84,6 @@ class Bounded(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-class SeenIds(Generic[K]):
-    """The last ``size`` ids seen: providers deliver some messages twice."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._ids: Bounded[K, bool] = Bounded(size)
-
-    def add(self, id_: K) -> bool:
-        """Remember ``id_``; ``False`` when it was already there."""
-        if id_ in self._ids:
-            return False
-        self._ids.put(id_, True)
-        return True
-
-    def __contains__(self, id_: object) -> bool:
-        return id_ in self._ids
 
 
 # --------------------------------------------------------------------------- retries

@@ -8,7 +8,12 @@ from email.utils import parseaddr
 import aiosmtplib
 
 from bot.portal.models import OutboxEmail
+from bot.portal.services.outbox import Undeliverable
 from bot.settings import Settings
+
+#: Replies to RCPT meaning the mailbox does not exist or is not accepted, for good (RFC 5321);
+#: anything else (4xx, a refused sender or login: the relay's set-up) is retried.
+PERMANENT_RECIPIENT_CODES = frozenset({550, 551, 553})
 
 
 def build_message(email: OutboxEmail, *, sender: str) -> EmailMessage:
@@ -40,12 +45,24 @@ class SmtpSender:
 
     async def __call__(self, email: OutboxEmail) -> None:
         settings = self._settings
-        await aiosmtplib.send(
-            build_message(email, sender=settings.mail_from),
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username or None,
-            password=settings.smtp_password or None,
-            start_tls=settings.smtp_starttls,
-            timeout=self._timeout,
-        )
+        try:
+            await aiosmtplib.send(
+                build_message(email, sender=settings.mail_from),
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username or None,
+                password=settings.smtp_password or None,
+                start_tls=settings.smtp_starttls,
+                timeout=self._timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            if refused_for_good(error):
+                raise Undeliverable(f"recipient refused: {error.recipients[0].code}") from error
+            raise
+
+
+def refused_for_good(error: aiosmtplib.SMTPRecipientsRefused) -> bool:
+    """Whether the relay refused every recipient with a permanent code: the outbox then gives
+    up at once instead of retrying an address that does not exist for a day."""
+    codes = {refusal.code for refusal in error.recipients}
+    return bool(codes) and codes <= PERMANENT_RECIPIENT_CODES

@@ -6,9 +6,12 @@ conversation and ``action_show_balance`` returned that tenant's balance (issue 9
 
 - the server binds ``settings.actions_host`` (``ACTIONS_HOST``, 127.0.0.1 by default) and
   ``settings.actions_port``;
-- every route but ``/health`` answers 401 unless the request carries
-  ``Authorization: Bearer <ACTION_SERVER_TOKEN>``, which Rasa sends because ``endpoints.yml``
-  lists that header under ``action_endpoint``;
+- every route but ``/health``, ``/ready`` and ``/metrics`` answers 401 unless the request
+  carries ``Authorization: Bearer <ACTION_SERVER_TOKEN>``, which Rasa sends because
+  ``endpoints.yml`` lists that header under ``action_endpoint``; ``/ready`` (the portal
+  answers) reveals nothing, and ``/metrics`` checks the rule every process applies to it
+  (``bot.observability.metrics``: the service token in production), ``bot.runner.action_probes``;
+- in production each log record is one JSON line (``bot.observability.json_logs``);
 - no CORS origin is allowed (rasa_sdk's default is ``*``): no browser has anything to do here;
 - the domain comes from ``domain.yml``, read once at start: Rasa does not send its 100 kB
   domain with every action call (``enable_selective_domain`` in ``endpoints.yml``, and the
@@ -34,12 +37,15 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.observability.json_logs import install_json_logs
+from bot.runner.action_probes import PROBE_PATHS, add_probes, portal_url
 from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
-#: Routes anyone may call: the supervisor's health check reveals nothing.
-OPEN_PATHS = frozenset({"/health"})
+#: Routes without Rasa's secret: the health and readiness checks reveal nothing, and
+#: ``/metrics`` checks its own token (``bot.runner.action_probes``).
+OPEN_PATHS = frozenset({"/health"}) | PROBE_PATHS
 ACTIONS_PACKAGE = "actions"
 
 
@@ -90,14 +96,21 @@ def supply_domain(app: Sanic, domain: dict[str, Any]) -> None:
 
 
 def create_action_app(
-    *, token: str, actions: str = ACTIONS_PACKAGE, domain: dict[str, Any] | None = None
+    *,
+    token: str,
+    actions: str = ACTIONS_PACKAGE,
+    domain: dict[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> Sanic:
     """rasa_sdk's own app (its routes, executor and error handler) behind :func:`require_token`,
-    given ``domain`` for the calls that come without one."""
+    given ``domain`` for the calls that come without one, with ``/ready`` and ``/metrics``
+    (``settings``: the environment's by default)."""
     from rasa_sdk.endpoint import create_app
 
+    settings = settings or Settings.from_env()
     app = create_app(actions, cors_origins=None)
     require_token(app, token)
+    add_probes(app, settings, portal_url(settings))
     if domain is not None:
         supply_domain(app, domain)
     return app
@@ -118,8 +131,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
     utils.update_sanic_log_level()
+    # Before the actions are registered, which logs: every line of the process is JSON.
+    install_json_logs(settings.env)
     app = create_action_app(
-        token=settings.actions_token, actions=args.actions, domain=load_domain()
+        token=settings.actions_token, actions=args.actions, domain=load_domain(), settings=settings
     )
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     logger.info(

@@ -25,6 +25,16 @@ CREDENTIALS_FILE = "credentials.yml"
 REST_CHANNEL = "bot.channels.rest.RestInput"
 #: What the REST channel needs outside development and tests.
 REST_TOKEN_VARIABLE = "REST_CHANNEL_TOKEN"
+#: Optional settings of a channel: added to its block (as ``${VARIABLE}``) only when set,
+#: since Rasa refuses an unset one; the channel falls back on the same variables anyway.
+_CHANNEL_STATE = {
+    "state_redis_url": "CHANNEL_STATE_REDIS_URL",
+    "state_key_prefix": "CHANNEL_STATE_KEY_PREFIX",
+}
+OPTIONAL_SETTINGS: dict[str, dict[str, str]] = {
+    "bot.channels.sms.SmsInput": {"api_base_url": "TWILIO_API_BASE_URL", **_CHANNEL_STATE},
+    "bot.channels.telegram.TelegramInput": {"base_url": "TELEGRAM_API_BASE_URL", **_CHANNEL_STATE},
+}
 
 
 def variables_of(block: Any) -> set[str]:
@@ -53,8 +63,20 @@ def configured_channels(
         if lacking:
             missing[channel] = lacking
         else:
-            kept[channel] = block
+            kept[channel] = with_optional_settings(channel, block, environ)
     return kept, missing
+
+
+def with_optional_settings(channel: str, block: Any, environ: Mapping[str, str]) -> Any:
+    """``block`` with the channel's optional settings that are set and not given already."""
+    extra = {
+        key: f"${{{variable}}}"
+        for key, variable in OPTIONAL_SETTINGS.get(channel, {}).items()
+        if environ.get(variable) and not (isinstance(block, Mapping) and key in block)
+    }
+    if not extra:
+        return block
+    return {**(block or {}), **extra}
 
 
 def write_credentials(

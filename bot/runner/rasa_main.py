@@ -5,8 +5,11 @@ A token passed as ``--auth-token`` is readable by every local user (``ps``,
 readable by its owner only) and is added to ``sys.argv`` inside the process, after the kernel
 recorded the command line, before Rasa's own ``main()`` parses it. Every command also gets
 ``bot.runner.rasa_speedups`` (per-turn work of Rasa's done once instead; for the server),
-``bot.runner.training_speedups`` (each model's training step traced once; for ``train``) and
-``bot.dialogue.recipe`` (a trained model's graph hands the rule policy's prediction to TED).
+``bot.runner.training_speedups`` (each model's training step traced once; for ``train``),
+``bot.dialogue.recipe`` (a trained model's graph hands the rule policy's prediction to TED),
+``bot.runner.rasa_probes`` (``/ready``, ``/metrics`` and JSON logs in production on the
+server's app), ``bot.runner.rasa_metrics`` (turns, their latency and fallbacks counted) and
+``bot.dialogue.action_failures`` (an action server out of reach is told to the tenant).
 """
 
 from __future__ import annotations
@@ -57,10 +60,17 @@ def main() -> None:
 
 def all_replacements() -> list:
     """Every table of Rasa's methods this entry point replaces (imported only when used)."""
-    from bot.dialogue import recipe
-    from bot.runner import rasa_speedups, training_speedups
+    from bot.dialogue import action_failures, recipe
+    from bot.runner import rasa_metrics, rasa_probes, rasa_speedups, training_speedups
 
-    return rasa_speedups.REPLACEMENTS + training_speedups.REPLACEMENTS + recipe.REPLACEMENTS
+    return (
+        rasa_speedups.REPLACEMENTS
+        + training_speedups.REPLACEMENTS
+        + recipe.REPLACEMENTS
+        + rasa_probes.REPLACEMENTS
+        + rasa_metrics.REPLACEMENTS
+        + action_failures.REPLACEMENTS
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ import logging
 import re
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,6 +37,7 @@ from bot.channels.sms.opt_outs import OptOutStore
 from bot.channels.sms.text import SMS_PART_LIMIT, choice_number, keyword, split_message
 from bot.channels.sms.twilio_api import RetryPolicy
 from bot.channels.sms.wording import load_wording
+from bot.channels.state import ChannelState, MemoryStore
 from bot.settings import MESSAGE_MAX_CHARS
 from tests.channels.fake_twilio import FakeTwilio, SentSms, running_fake_twilio
 from tests.portal.support import eventually, serve
@@ -131,28 +133,42 @@ class SmsHarness:
         return answer
 
 
+def sms_channel(tmp_path: Path, twilio: FakeTwilio, state: ChannelState | None = None) -> SmsInput:
+    """The channel as the tests configure it, replying through ``twilio``."""
+    return SmsInput(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        twilio_number=TWILIO_NUMBER,
+        webhook_url=WEBHOOK_URL,
+        opt_out_db=tmp_path / "sms_opt_out.sqlite3",
+        api_base_url=twilio.base_url,
+        retry=RetryPolicy(attempts=3, first_delay=0.01, timeout=5),
+        state=state,
+    )
+
+
+@asynccontextmanager
+async def serving(channel: SmsInput, twilio: FakeTwilio) -> AsyncIterator[SmsHarness]:
+    """``channel`` served on a Sanic app of its own, as one Rasa server serves it."""
+    bot = FakeBot()
+    app = Sanic(f"sms_channel_{uuid.uuid4().hex}")
+    # Mounted as the Rasa server mounts its input channels, the bot in the agent's place.
+    app.ctx.agent = SimpleNamespace(handle_message=bot)
+    register([channel], app, route="/webhooks/")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        async with serve(app, sock), httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+            yield SmsHarness(channel=channel, bot=bot, twilio=twilio, client=client)
+
+
 @pytest.fixture
 async def sms(tmp_path: Path) -> AsyncIterator[SmsHarness]:
-    async with running_fake_twilio(ACCOUNT_SID, AUTH_TOKEN) as twilio:
-        channel = SmsInput(
-            account_sid=ACCOUNT_SID,
-            auth_token=AUTH_TOKEN,
-            twilio_number=TWILIO_NUMBER,
-            webhook_url=WEBHOOK_URL,
-            opt_out_db=tmp_path / "sms_opt_out.sqlite3",
-            api_base_url=twilio.base_url,
-            retry=RetryPolicy(attempts=3, first_delay=0.01, timeout=5),
-        )
-        bot = FakeBot()
-        app = Sanic(f"sms_channel_{uuid.uuid4().hex}")
-        # Mounted as the Rasa server mounts its input channels, the bot in the agent's place.
-        app.ctx.agent = SimpleNamespace(handle_message=bot)
-        register([channel], app, route="/webhooks/")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            async with serve(app, sock), httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-                yield SmsHarness(channel=channel, bot=bot, twilio=twilio, client=client)
+    async with (
+        running_fake_twilio(ACCOUNT_SID, AUTH_TOKEN) as twilio,
+        serving(sms_channel(tmp_path, twilio), twilio) as harness,
+    ):
+        yield harness
 
 
 # --------------------------------------------------------------------------- webhook
@@ -307,18 +323,18 @@ async def test_choices_are_per_phone_number(sms: SmsHarness) -> None:
     assert sms.bot.texts[-1] == "/check_balance"
 
 
-def test_choices_expire_and_the_memory_is_bounded() -> None:
+async def test_choices_expire_and_the_memory_is_bounded() -> None:
     now = [0.0]
-    memory = ChoiceMemory(size=2, ttl=60, clock=lambda: now[0])
-    memory.remember("+331", ["/a"])
+    memory = ChoiceMemory(MemoryStore(size=2, clock=lambda: now[0]), ttl=60)
+    await memory.remember("+331", ["/a"])
     now[0] = 61
-    assert memory.take("+331") == []
+    assert await memory.take("+331") == []
 
     for phone in ("+331", "+332", "+333"):
-        memory.remember(phone, ["/b"])
-    assert memory.take("+331") == []  # the oldest was forgotten
-    assert memory.take("+333") == ["/b"]
-    assert memory.take("+333") == []
+        await memory.remember(phone, ["/b"])
+    assert await memory.take("+331") == []  # the oldest was forgotten
+    assert await memory.take("+333") == ["/b"]
+    assert await memory.take("+333") == []
 
 
 @pytest.mark.parametrize(
@@ -611,3 +627,103 @@ async def test_a_huge_sms_is_answered_by_the_channel_and_never_reaches_rasa(
 
     assert sms.bot.received == []
     assert sms.twilio.bodies == [too_long_reply(MESSAGE_MAX_CHARS)]
+
+
+# --------------------------------------------------------------------------- several servers
+
+
+@pytest.fixture
+async def two_servers(
+    tmp_path: Path, shared_state: Callable[[], ChannelState]
+) -> AsyncIterator[tuple[SmsHarness, SmsHarness]]:
+    """Two Rasa servers' SMS channels, each its own process state, sharing one Redis."""
+    async with (
+        running_fake_twilio(ACCOUNT_SID, AUTH_TOKEN) as twilio,
+        serving(sms_channel(tmp_path, twilio, shared_state()), twilio) as first,
+        serving(sms_channel(tmp_path, twilio, shared_state()), twilio) as second,
+    ):
+        yield first, second
+
+
+async def test_one_delivery_sent_to_two_servers_is_handled_once(
+    two_servers: tuple[SmsHarness, SmsHarness],
+) -> None:
+    first, second = two_servers
+    sid = f"SM{uuid.uuid4().hex}"
+    answers = await asyncio.gather(first.post("bonjour", sid=sid), second.post("bonjour", sid=sid))
+    await first.channel.wait_idle(10)
+    await second.channel.wait_idle(10)
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert first.bot.texts + second.bot.texts == ["bonjour"]
+    assert first.twilio.bodies == ["Bien reçu : bonjour"]
+
+    await second.say("bonjour", sid=sid)  # Twilio delivering it again, later
+    assert first.bot.texts + second.bot.texts == ["bonjour"]
+
+
+async def test_choices_offered_by_one_server_are_read_by_the_other(
+    two_servers: tuple[SmsHarness, SmsHarness],
+) -> None:
+    first, second = two_servers
+    await first.say("menu")
+    await second.say("2")
+    assert second.bot.texts == ["/check_balance"]
+
+    # Taken once, whichever server reads them.
+    await first.say("2")
+    assert first.bot.texts[-1] == "2"
+
+
+async def test_without_redis_messages_are_still_handled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = ChannelState(redis_url="redis://127.0.0.1:1/0", key_prefix="x:")
+    async with (
+        running_fake_twilio(ACCOUNT_SID, AUTH_TOKEN) as twilio,
+        serving(sms_channel(tmp_path, twilio, unreachable), twilio) as sms,
+    ):
+        await sms.say("menu")
+        await sms.say("2")
+
+    # Twilio would not deliver it again: handled; the choices are lost ("2" as typed).
+    assert sms.bot.texts == ["menu", "2"]
+    assert "de-duplication unavailable" in caplog.text
+
+
+def test_the_twilio_api_base_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = {
+        "account_sid": ACCOUNT_SID,
+        "auth_token": AUTH_TOKEN,
+        "twilio_number": TWILIO_NUMBER,
+        "webhook_url": WEBHOOK_URL,
+        "opt_out_db": str(tmp_path / "opt_out.sqlite3"),
+    }
+    monkeypatch.delenv("TWILIO_API_BASE_URL", raising=False)
+    assert SmsInput.from_credentials(credentials).output.api_base_url is None
+
+    monkeypatch.setenv("TWILIO_API_BASE_URL", "http://127.0.0.1:9001")
+    assert SmsInput.from_credentials(credentials).output.api_base_url == "http://127.0.0.1:9001"
+    given = {**credentials, "api_base_url": "http://127.0.0.1:9002"}
+    assert SmsInput.from_credentials(given).output.api_base_url == "http://127.0.0.1:9002"
+
+
+async def test_a_channel_built_from_the_environment_replies_through_that_api_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_fake_twilio(ACCOUNT_SID, AUTH_TOKEN) as twilio:
+        monkeypatch.setenv("TWILIO_API_BASE_URL", twilio.base_url)
+        channel = SmsInput.from_credentials(
+            {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "twilio_number": TWILIO_NUMBER,
+                "webhook_url": WEBHOOK_URL,
+                "opt_out_db": str(tmp_path / "opt_out.sqlite3"),
+            }
+        )
+        async with serving(channel, twilio) as sms:
+            await sms.say("bonjour")
+    assert twilio.sent == [SentSms(to=TENANT, body="Bien reçu : bonjour", sender=TWILIO_NUMBER)]

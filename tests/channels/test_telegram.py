@@ -8,27 +8,37 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from rasa.core.channels.channel import UserMessage, register
 from rasa.core.run import create_http_input_channels
 from sanic import Sanic
 
 from bot import cli
 from bot.channels.limits import too_long_reply
+from bot.channels.state import ChannelState, MemoryStore
 from bot.channels.telegram import TelegramInput, TelegramOutput
 from bot.channels.telegram.bot_api import api_root, make_bot, set_webhook
 from bot.channels.telegram.handling import FILE_SENT_TEXT, command_as_text
-from bot.channels.telegram.memory import CALLBACK_PREFIX, MAX_PAYLOADS_PER_CHAT
+from bot.channels.telegram.memory import (
+    CALLBACK_PREFIX,
+    ShortButtonIds,
+    UploadLinks,
+    callback_data,
+)
 from bot.channels.telegram.output import channel_messages
 from bot.channels.telegram.rendering import split_text
-from bot.settings import MESSAGE_MAX_CHARS
+from bot.runner.channels import write_credentials
+from bot.settings import MESSAGE_MAX_CHARS, PROJECT_ROOT
 from tests.channels.fake_telegram import BOT_USER, FakeTelegram
 from tests.portal.support import Portal, serve, verify_conversation
 from tests.portal.test_uploads import NGUYEN, new_slot, pdf_file, status_of
@@ -89,10 +99,23 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
+def telegram_channel(fake: FakeTelegram, state: ChannelState | None = None) -> TelegramInput:
+    """The channel as the tests configure it, its bot on ``fake``."""
+    output = TelegramOutput(
+        make_bot(TOKEN, fake.url), backoff_seconds=0.01, max_wait_seconds=0.05, state=state
+    )
+    return TelegramInput(TOKEN, SECRET, "https://example.org" + WEBHOOK, output=output)
+
+
 @pytest.fixture
 async def harness(fake: FakeTelegram) -> AsyncIterator[Harness]:
-    output = TelegramOutput(make_bot(TOKEN, fake.url), backoff_seconds=0.01, max_wait_seconds=0.05)
-    channel = TelegramInput(TOKEN, SECRET, "https://example.org" + WEBHOOK, output=output)
+    async with serving(telegram_channel(fake), fake) as running:
+        yield running
+
+
+@asynccontextmanager
+async def serving(channel: TelegramInput, fake: FakeTelegram) -> AsyncIterator[Harness]:
+    """``channel`` served on a Sanic app of its own, as one Rasa server serves it."""
     app = Sanic(f"telegram_test_{next(_apps)}")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -443,7 +466,7 @@ async def test_a_file_the_upload_page_refuses_is_explained(harness: Harness) -> 
     assert answer.status_code == 200
     assert fake.texts()[-1] == NOTICES["file_refused"]
     assert len(harness.received) == 1  # "c'est envoyé" not sent: nothing arrived
-    assert harness.channel.output.upload_links.get(str(CHAT)) is not None  # may try again
+    assert await harness.channel.output.upload_links.pending(str(CHAT))  # may try again
 
 
 async def test_an_unreachable_upload_page_makes_telegram_retry(harness: Harness) -> None:
@@ -484,7 +507,7 @@ async def test_a_document_reaches_the_real_portal_upload_page(
     harness.script = echo
     assert (await harness.post(document_update("rib"))).status_code == 200
     assert harness.texts[-1] == FILE_SENT_TEXT
-    assert harness.channel.output.upload_links.get(conversation) is None
+    assert await harness.channel.output.upload_links.pending(conversation) is None
 
 
 # --------------------------------------------------------------------------- other messages
@@ -651,17 +674,22 @@ async def test_a_send_telegram_refuses_for_good_is_not_retried(harness: Harness)
     assert harness.fake.texts() == []
 
 
-async def test_memory_stays_bounded(harness: Harness) -> None:
-    output = harness.channel.output
-    for number in range(MAX_PAYLOADS_PER_CHAT + 10):
-        output._callback_data("1", "/inform" + "x" * 64 + str(number))
-    assert len(output._payloads.get("1")) == MAX_PAYLOADS_PER_CHAT
-    output.upload_links.size = 3
+async def test_memory_stays_bounded() -> None:
+    button_store, link_store = MemoryStore(size=3), MemoryStore(size=3)
+    buttons = ShortButtonIds(button_store)
+    payloads = ["/inform" + "x" * 64 + str(number) for number in range(5)]
+    await buttons.remember("1", payloads)
+    assert len(button_store) == 3
+    assert await buttons.payload_of("1", callback_data(payloads[4])) == payloads[4]
+    assert await buttons.payload_of("1", callback_data(payloads[0])) is None
+    assert await buttons.payload_of("2", callback_data(payloads[4])) is None  # per chat
+
+    links = UploadLinks(link_store)
     for chat in range(5):
-        output._remember_upload_link(str(chat), f"lien : https://p.example.org/depot/Abc{chat}def.")
-    assert len(output.upload_links) == 3
-    assert output.upload_links.get("4") == "https://p.example.org/depot/Abc4def"
-    assert output.upload_links.get("0") is None
+        await links.remember(str(chat), f"https://p.example.org/depot/Abc{chat}def")
+    assert len(link_store) == 3
+    assert await links.pending("4") == "https://p.example.org/depot/Abc4def"
+    assert await links.pending("0") is None
 
 
 # --------------------------------------------------------------------------- logs
@@ -771,3 +799,129 @@ async def test_a_huge_message_is_answered_by_the_channel_and_never_reaches_rasa(
 
     await harness.post(text_update("x" * MESSAGE_MAX_CHARS))
     assert harness.texts == ["x" * MESSAGE_MAX_CHARS]
+
+
+# --------------------------------------------------------------------------- several servers
+
+
+@pytest.fixture
+async def two_servers(
+    fake: FakeTelegram, shared_state: Callable[[], ChannelState]
+) -> AsyncIterator[tuple[Harness, Harness]]:
+    """Two Rasa servers' Telegram channels, each its own process state, sharing one Redis."""
+    async with (
+        serving(telegram_channel(fake, shared_state()), fake) as first,
+        serving(telegram_channel(fake, shared_state()), fake) as second,
+    ):
+        yield first, second
+
+
+def slowly(seconds: float) -> Script:
+    async def script(message: UserMessage) -> None:
+        await asyncio.sleep(seconds)
+        await echo(message)
+
+    return script
+
+
+async def test_one_update_sent_to_two_servers_is_handled_once(
+    two_servers: tuple[Harness, Harness],
+) -> None:
+    first, second = two_servers
+    first.script = second.script = slowly(0.3)
+    sent = text_update("Bonjour")
+
+    answers = await asyncio.gather(first.post(sent), second.post(sent))
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert sorted(answer.json()["status"] for answer in answers) == ["duplicate", "ok"]
+    assert first.texts + second.texts == ["Bonjour"]
+    assert first.fake.texts() == ["Bien reçu."]
+
+
+async def test_an_update_failing_on_one_server_is_handled_by_the_retry_on_another(
+    two_servers: tuple[Harness, Harness],
+) -> None:
+    first, second = two_servers
+
+    async def failing(message: UserMessage) -> None:
+        raise RuntimeError("Rasa down")
+
+    first.script = failing
+    sent = text_update("Bonjour")
+
+    assert (await first.post(sent)).status_code == 500
+    assert (await second.post(sent)).json() == {"status": "ok"}
+    assert (await first.post(sent)).json() == {"status": "duplicate"}
+    assert second.texts == ["Bonjour"]
+
+
+async def test_an_upload_link_sent_by_one_server_takes_the_file_sent_to_another(
+    two_servers: tuple[Harness, Harness],
+) -> None:
+    first, second = two_servers
+    first.fake.add_file("doc-1", b"%PDF-1.4\n")
+    first.script = upload_link_reply(first.fake, "Tok3nAbcdefGh12345")
+    await first.post(text_update("assurance"))
+
+    assert (await second.post(document_update())).status_code == 200
+
+    (upload,) = first.fake.uploads
+    assert upload.token == "Tok3nAbcdefGh12345"
+    assert second.texts == [FILE_SENT_TEXT]
+    assert await first.channel.output.upload_links.pending(str(CHAT)) is None
+
+
+async def test_a_long_button_sent_by_one_server_is_understood_by_another(
+    two_servers: tuple[Harness, Harness],
+) -> None:
+    first, second = two_servers
+    payload = '/inform{"document": "' + "attestation d'assurance habitation " * 3 + '"}'
+    first.script = replying({"text": "Lequel ?", "buttons": [{"title": "Oui", "payload": payload}]})
+    await first.post(text_update("document"))
+    (row,) = inline_keyboard(first.fake.sent("sendMessage")[-1])
+
+    await second.post(button_update(row[0]["callback_data"]))
+
+    assert second.texts == [payload]
+
+
+# --------------------------------------------------------------------------- Bot API server
+
+
+async def test_a_bot_built_from_the_environment_replies_through_that_server(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake.url)
+    channel = TelegramInput.from_credentials(
+        {"access_token": TOKEN, "secret_token": SECRET, "webhook_url": "https://x" + WEBHOOK}
+    )
+    assert isinstance(channel, TelegramInput)
+    assert channel.output.bot.base_url == f"{fake.url}/bot{TOKEN}"
+    assert channel.output.bot.base_file_url == f"{fake.url}/file/bot{TOKEN}"
+
+    async with serving(channel, fake) as running:
+        assert (await running.post(text_update("Bonjour"))).status_code == 200
+
+    assert fake.texts() == ["Bien reçu."]
+
+
+async def test_the_run_command_points_rasa_s_channel_at_that_server(
+    fake: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "TELEGRAM_ACCESS_TOKEN": TOKEN,
+        "TELEGRAM_SECRET_TOKEN": SECRET,
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org" + WEBHOOK,
+        "TELEGRAM_API_BASE_URL": fake.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    credentials = tmp_path / "credentials.yml"
+    write_credentials(PROJECT_ROOT, credentials, os.environ)
+    written = yaml.safe_load(credentials.read_text(encoding="utf-8"))
+    assert written["bot.channels.telegram.TelegramInput"]["base_url"] == "${TELEGRAM_API_BASE_URL}"
+
+    channels = create_http_input_channels(None, str(credentials))
+
+    (channel,) = [channel for channel in channels if isinstance(channel, TelegramInput)]
+    assert channel.output.bot.base_url == f"{fake.url}/bot{TOKEN}"

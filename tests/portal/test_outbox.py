@@ -43,10 +43,15 @@ async def _make_due(sessions: sessionmaker) -> None:
 
 
 @pytest.mark.parametrize(
-    ("attempts", "seconds"), [(1, 5), (2, 10), (3, 20), (4, 40), (9, 1280), (10, 1800), (50, 1800)]
+    ("attempts", "seconds"), [(1, 5), (2, 10), (3, 20), (4, 40), (8, 640), (9, 900), (500, 900)]
 )
-def test_retries_back_off_up_to_thirty_minutes(attempts: int, seconds: int) -> None:
+def test_retries_back_off_up_to_fifteen_minutes(attempts: int, seconds: int) -> None:
     assert retry_delay(attempts) == timedelta(seconds=seconds)
+
+
+def test_the_back_off_cap_is_configurable() -> None:
+    assert retry_delay(9, timedelta(minutes=30)) == timedelta(seconds=1280)
+    assert retry_delay(10, timedelta(minutes=30)) == timedelta(minutes=30)
 
 
 async def test_email_is_rendered_from_its_template(sessions: sessionmaker) -> None:
@@ -91,7 +96,7 @@ async def test_refused_email_stays_queued_and_is_retried_later(sessions: session
     assert relay.accepted == ["a@example.org"]
 
 
-async def test_email_is_abandoned_after_the_last_attempt(sessions: sessionmaker) -> None:
+async def test_a_caller_may_still_bound_the_attempts(sessions: sessionmaker) -> None:
     await _queue(sessions, "a@example.org")
     relay = Relay(down=True)
 

@@ -9,7 +9,9 @@
     text ........ parts of 600 characters, numbered choices, keywords (pure functions)
     wording ..... the channel's own sentences (messages_fr.yml, section ``sms``)
     opt_outs .... numbers that texted STOP (SQLite: durable, shared by the processes)
-    memory ...... choices offered (one hour), one lock per number in hand (in memory)
+    memory ...... choices offered (one hour), MessageSids accepted (one day): in memory, or
+                  in Redis shared by several Rasa servers (``bot.channels.state``);
+                  one lock per number in hand (this process)
     log_safe .... numbers masked ("+33*******78"), SIDs as logs show them; never a body
 """
 

@@ -65,7 +65,7 @@ class SmsHandler:
             )
 
     async def _converse(self, inbound: InboundSms, word: str) -> None:
-        offered = self.output.choices.take(inbound.sender)
+        offered = await self.output.choices.take(inbound.sender)
         if await self.opt_outs.contains(inbound.sender):
             if word in OPT_IN_KEYWORDS:
                 await self._opt_in(inbound)

@@ -1,39 +1,72 @@
-"""What the SMS channel keeps in memory, per Rasa process: the numbered choices offered to
-each number (one hour), and one lock per number while it has messages in hand.
+"""What the SMS channel remembers between webhook calls, in a ``StateStore`` (memory or
+Redis, see ``bot.channels.state``):
 
-Losing the choices at a restart only means that "2" goes to Rasa as typed.
+- ``ChoiceMemory``: the numbered choices offered to each number (one hour), so that "2"
+  reaches Rasa as the second button's payload on whichever server Twilio's webhook reaches;
+- ``SeenMessages``: the MessageSids accepted (one day), so that a delivery Twilio repeats,
+  to this server or another, is handled once;
+- ``SenderLocks``: one lock per number while it has messages in hand (this process only).
+
+Losing the choices (restart of a memory store, Redis unreachable) only means that "2" goes
+to Rasa as typed: those failures are logged, not raised.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+import json
+import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.channels.common import Bounded
+from bot.channels.sms.log_safe import mask_phone
+from bot.channels.state import StateStore, StateUnavailable
+
+logger = logging.getLogger(__name__)
+
+#: How long numbered choices answer the tenant's next message.
+CHOICES_TTL = 3600.0
+#: How long a MessageSid is remembered: Twilio's repeated deliveries come within minutes.
+SEEN_TTL = 24 * 3600.0
+#: Keys a memory store holds (Redis needs no bound: keys expire).
+MEMORY_SIZE = 10_000
 
 
 class ChoiceMemory:
     """The button payloads last offered to each phone number, for ``ttl`` seconds."""
 
-    def __init__(
-        self,
-        *,
-        size: int = 10_000,
-        ttl: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.ttl, self.clock = ttl, clock
-        self._offers: Bounded[str, tuple[float, list[str]]] = Bounded(size)
+    def __init__(self, store: StateStore, *, ttl: float = CHOICES_TTL) -> None:
+        self.store, self.ttl = store, ttl
 
-    def remember(self, phone: str, payloads: list[str]) -> None:
-        self._offers.put(phone, (self.clock(), payloads))
+    async def remember(self, phone: str, payloads: list[str]) -> None:
+        try:
+            await self.store.set(phone, json.dumps(payloads), self.ttl)
+        except StateUnavailable as error:
+            logger.warning("SMS to %s: choices not remembered (%s)", mask_phone(phone), error)
 
-    def take(self, phone: str) -> list[str]:
+    async def take(self, phone: str) -> list[str]:
         """The payloads offered to ``phone``, forgotten: they answer one message only."""
-        offered_at, payloads = self._offers.pop(phone) or (0.0, [])
-        return payloads if self.clock() - offered_at <= self.ttl else []
+        try:
+            stored = await self.store.take(phone)
+        except StateUnavailable as error:
+            logger.warning("SMS from %s: choices not read (%s)", mask_phone(phone), error)
+            return []
+        payloads = json.loads(stored) if stored else []
+        return [str(payload) for payload in payloads] if isinstance(payloads, list) else []
+
+
+class SeenMessages:
+    """The MessageSids accepted lately: Twilio delivers some messages twice."""
+
+    def __init__(self, store: StateStore, *, ttl: float = SEEN_TTL) -> None:
+        self.store, self.ttl = store, ttl
+
+    async def first_time(self, sid: str) -> bool:
+        """Remember ``sid``; False when it was accepted before (here or on another server).
+
+        Raises ``StateUnavailable`` when the store cannot tell.
+        """
+        return await self.store.add(sid, "1", self.ttl)
 
 
 class SenderLocks:

@@ -78,7 +78,7 @@ class SmsOutput(OutputChannel):
         titles = [button_title(button) for button in buttons]
         payloads = [button_payload(button) for button in buttons]
         if await self.send_text(recipient_id, render_choices(text, titles, self.wording)):
-            self.choices.remember(recipient_id, payloads)
+            await self.choices.remember(recipient_id, payloads)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.send_text(recipient_id, image)

@@ -2,15 +2,22 @@
 
     Twilio ── POST /webhooks/sms/webhook (form: From, To, Body, MessageSid, NumMedia...)
       │  403, nothing read further, unless X-Twilio-Signature signs webhook_url + the form
-      │  MessageSid seen before ─> dropped (Twilio delivered it twice)
+      │  MessageSid seen before, here or on another server ─> dropped (delivered twice)
       │  200 empty <Response/> at once; the message is handled in a background task, so that
       │  a slow turn neither hits Twilio's 15 s timeout nor is cancelled when Twilio hangs up
       v
     SmsHandler (``handling``)
 
 The webhook answers only once the message is in hand; at shutdown the server waits for the
-messages in hand. The MessageSids seen (the last 10,000) are in memory: after a restart, a
-very late duplicate is handled twice.
+messages in hand. The MessageSids seen (one day) and the choices offered are kept where
+``ChannelState`` says: this process's memory (the last 10,000; after a restart a very late
+duplicate is handled twice), or Redis shared by several Rasa servers. When that Redis cannot
+be reached the message is handled all the same: Twilio would not deliver it again, and a
+lost message is worse than a rare double.
+
+Credentials besides the required ones: ``api_base_url`` (else ``TWILIO_API_BASE_URL``),
+``opt_out_db``, ``max_chars``, ``state_redis_url`` and ``state_key_prefix`` (else
+``CHANNEL_STATE_REDIS_URL``, ``CHANNEL_STATE_KEY_PREFIX``).
 """
 
 from __future__ import annotations
@@ -29,17 +36,18 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.common import SeenIds, webhook_blueprint
+from bot.channels.common import webhook_blueprint
 from bot.channels.limits import message_limit
 from bot.channels.sms.handling import OnNewMessage, SmsHandler
 from bot.channels.sms.inbound import InboundSms, twilio_form
 from bot.channels.sms.log_safe import loggable_sid, mask_phone
-from bot.channels.sms.memory import ChoiceMemory
+from bot.channels.sms.memory import MEMORY_SIZE, ChoiceMemory, SeenMessages
 from bot.channels.sms.opt_outs import OptOutStore
 from bot.channels.sms.output import SmsOutput
 from bot.channels.sms.text import SMS_PART_LIMIT
 from bot.channels.sms.twilio_api import DEFAULT_RETRY, RetryPolicy, TwilioAccount
 from bot.channels.sms.wording import load_wording
+from bot.channels.state import ChannelState, StateUnavailable
 from bot.settings import MESSAGE_MAX_CHARS, Settings
 
 logger = logging.getLogger(__name__)
@@ -63,18 +71,18 @@ class SmsInput(InputChannel):
         missing = [key for key in REQUIRED_CREDENTIALS if not credentials.get(key)]
         if missing:
             raise RasaException(f"The sms channel needs these credentials: {', '.join(missing)}")
-        opt_out_db = credentials.get("opt_out_db") or (
-            Settings.from_env().var_dir / "sms_opt_out.sqlite3"
-        )
+        settings = Settings.from_env()
+        opt_out_db = credentials.get("opt_out_db") or (settings.var_dir / "sms_opt_out.sqlite3")
         return cls(
             account_sid=str(credentials["account_sid"]),
             auth_token=str(credentials["auth_token"]),
             twilio_number=str(credentials["twilio_number"]),
             webhook_url=str(credentials["webhook_url"]),
             opt_out_db=Path(opt_out_db),
-            api_base_url=credentials.get("api_base_url") or None,
+            api_base_url=credentials.get("api_base_url") or settings.twilio_api_base_url or None,
             part_limit=int(credentials.get("max_chars") or SMS_PART_LIMIT),
-            message_max_chars=message_limit(),
+            message_max_chars=message_limit(settings),
+            state=ChannelState.from_settings(credentials, settings),
         )
 
     def __init__(
@@ -90,6 +98,7 @@ class SmsInput(InputChannel):
         retry: RetryPolicy = DEFAULT_RETRY,
         shutdown_wait: float = 10.0,
         message_max_chars: int = MESSAGE_MAX_CHARS,
+        state: ChannelState | None = None,
     ):
         """
         Args:
@@ -102,6 +111,7 @@ class SmsInput(InputChannel):
             retry: attempts and back-off of each send.
             shutdown_wait: seconds the server waits at shutdown for messages in hand.
             message_max_chars: longer messages are answered by the channel, not read.
+            state: where MessageSids and choices are kept; None: this process's memory.
         """
         self.message_max_chars = message_max_chars
         self.webhook_url = webhook_url
@@ -109,12 +119,13 @@ class SmsInput(InputChannel):
         self.wording = load_wording()
         self.opt_outs = OptOutStore(opt_out_db)
         self._validator = RequestValidator(auth_token)
-        self._seen: SeenIds[str] = SeenIds()
+        self.state = state or ChannelState()
+        self._seen = SeenMessages(self.state.store("sms:seen", MEMORY_SIZE))
         self._tasks: set[asyncio.Task[None]] = set()
         self.output = SmsOutput(
             account=TwilioAccount(account_sid, auth_token, twilio_number),
             opt_outs=self.opt_outs,
-            choices=ChoiceMemory(),
+            choices=ChoiceMemory(self.state.store("sms:choices", MEMORY_SIZE)),
             wording=self.wording,
             api_base_url=api_base_url,
             part_limit=part_limit,
@@ -139,7 +150,7 @@ class SmsInput(InputChannel):
             if inbound is None:
                 logger.warning("SMS webhook without MessageSid or From: ignored")
                 return response.text("Bad Request", status=400)
-            if self._seen.add(inbound.sid):
+            if await self._first_time(inbound):
                 logger.info(
                     "SMS %s from %s accepted", loggable_sid(inbound.sid), mask_phone(inbound.sender)
                 )
@@ -155,6 +166,7 @@ class SmsInput(InputChannel):
         @sms.listener("after_server_stop")
         async def close_client(*_: Any) -> None:
             await self.output.close()
+            await self.state.close()
 
         return sms
 
@@ -162,6 +174,18 @@ class SmsInput(InputChannel):
         """Wait until every accepted message has been handled (at most ``timeout`` seconds)."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def _first_time(self, inbound: InboundSms) -> bool:
+        """Whether this delivery is new; when the store cannot tell, yes (module docstring)."""
+        try:
+            return await self._seen.first_time(inbound.sid)
+        except StateUnavailable as error:
+            logger.error(
+                "SMS %s: de-duplication unavailable (%s), handled anyway",
+                loggable_sid(inbound.sid),
+                error,
+            )
+            return True
 
     def _start(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

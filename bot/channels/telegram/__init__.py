@@ -13,7 +13,8 @@ request and swallows errors; this one replaces it (``credentials.yml`` names
 
     bot_api, library_logs .. the bot itself and quiet library logs; no Rasa imported, for
                              ``python -m bot.cli telegram-set-webhook``
-    memory ................. handled updates, short button ids (bounded, in memory)
+    memory ................. handled updates, short button ids, upload links (in memory,
+                             or in Redis shared by several Rasa servers: bot.channels.state)
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ class UpdateHandler:
     async def _on_button(self, update: Update, query: CallbackQuery) -> None:
         chat = query.message.chat if query.message is not None else None
         chat_id = str(chat.id if chat is not None else query.from_user.id)
-        payload = self.output.payload_of(chat_id, query.data or "")
+        payload = await self.output.payload_of(chat_id, query.data or "")
         if payload is None:
             await self.output.answer_button(chat_id, query.id, channel_messages()["button_expired"])
             return
@@ -100,7 +100,7 @@ class UpdateHandler:
 
     async def _on_file(self, update: Update, message: Message, attachment: Attachment) -> None:
         chat_id = str(message.chat.id)
-        link = self.output.upload_links.get(chat_id)
+        link = await self.output.upload_links.pending(chat_id)
         if link is None:
             refused: str | None = "nothing_to_attach"
         else:
@@ -110,8 +110,7 @@ class UpdateHandler:
             return
         await self._hand(update, chat_id, FILE_SENT_TEXT, message, attachment=True)
         # Forgotten only once Rasa knows: if handing failed, Telegram's retry finds the link.
-        if self.output.upload_links.get(chat_id) == link:
-            self.output.upload_links.pop(chat_id)
+        await self.output.upload_links.forget(chat_id, link)
 
     async def _hand(
         self, update: Update, chat_id: str, text: str, message: Message | None, **extra: Any

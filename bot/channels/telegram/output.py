@@ -3,13 +3,13 @@
 sendMessage in plain text (a tenant's "_" or "*" is never markup), no link previews, long
 texts in pieces, buttons as an inline keyboard; every call retried while the failure is
 transient (``retries``). The output channel remembers the last upload link sent to each chat,
-for the file the tenant may send next (``attachments``).
+for the file the tenant may send next (``attachments``), and the payloads behind short
+button ids, where ``ChannelState`` says (``memory``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -17,12 +17,19 @@ from typing import Any, TypeVar
 from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 
-from bot.channels.common import Backoff, Bounded, channel_wording
+from bot.channels.common import Backoff, channel_wording
 from bot.channels.identity import local_id
+from bot.channels.state import ChannelState
 from bot.channels.telegram.attachments import find_upload_link
 from bot.channels.telegram.bot_api import close_bot
-from bot.channels.telegram.memory import MAX_CHATS_REMEMBERED, ShortButtonIds
-from bot.channels.telegram.rendering import inline_keyboard, split_text
+from bot.channels.telegram.memory import (
+    MAX_BUTTONS_REMEMBERED,
+    MAX_CHATS_REMEMBERED,
+    ShortButtonIds,
+    UploadLinks,
+    callback_data,
+)
+from bot.channels.telegram.rendering import callback_payloads, inline_keyboard, split_text
 from bot.channels.telegram.retries import SendFailed, call_bot_api
 
 logger = logging.getLogger(__name__)
@@ -44,6 +51,7 @@ class TelegramOutput(OutputChannel):
         backoff_seconds: wait before the 2nd try, doubled before each next one.
         max_wait_seconds: longest wait, even when Telegram's flood control asks for more
             (the webhook must answer before Telegram gives up on it).
+        state: where upload links and button ids are kept; None: this process's memory.
     """
 
     def __init__(
@@ -53,13 +61,19 @@ class TelegramOutput(OutputChannel):
         send_attempts: int = 4,
         backoff_seconds: float = 0.5,
         max_wait_seconds: float = 5.0,
+        state: ChannelState | None = None,
     ) -> None:
         self.bot = bot
+        self.state = state or ChannelState()
         self.backoff = Backoff(
             attempts=send_attempts, first_delay=backoff_seconds, max_delay=max_wait_seconds
         )
-        self.upload_links: Bounded[str, str] = Bounded(MAX_CHATS_REMEMBERED)
-        self._payloads = ShortButtonIds()
+        self.upload_links = UploadLinks(
+            self.state.store("telegram:upload_links", MAX_CHATS_REMEMBERED)
+        )
+        self._payloads = ShortButtonIds(
+            self.state.store("telegram:buttons", MAX_BUTTONS_REMEMBERED)
+        )
 
     @classmethod
     def name(cls) -> str:
@@ -77,8 +91,9 @@ class TelegramOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        keyboard = inline_keyboard(buttons, functools.partial(self._callback_data, recipient_id))
-        await self._send_text(recipient_id, text, keyboard)
+        # Stored first: the tenant may press a button as soon as it shows.
+        await self._payloads.remember(recipient_id, callback_payloads(buttons))
+        await self._send_text(recipient_id, text, inline_keyboard(buttons, callback_data))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         sent = await self.call(recipient_id, "sendPhoto", self.bot.send_photo, recipient_id, image)
@@ -125,9 +140,9 @@ class TelegramOutput(OutputChannel):
         """One of the channel's own messages (``messages_fr.yml``)."""
         await self._send_text(str(chat_id), channel_messages()[key])
 
-    def payload_of(self, chat_id: str, callback_data: str) -> str | None:
+    async def payload_of(self, chat_id: str, data: str) -> str | None:
         """The payload behind a button's ``callback_data``; None if it was forgotten."""
-        return self._payloads.payload_of(chat_id, callback_data)
+        return await self._payloads.payload_of(chat_id, data)
 
     async def download(self, chat_id: str, file_id: str) -> bytes | None:
         """A file the tenant sent; None if Telegram refuses to hand it over."""
@@ -146,6 +161,7 @@ class TelegramOutput(OutputChannel):
 
     async def close(self) -> None:
         await close_bot(self.bot)
+        await self.state.close()
 
     # ------------------------------------------------------------------ sending
 
@@ -182,12 +198,9 @@ class TelegramOutput(OutputChannel):
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
             if sent is not None:
-                self._remember_upload_link(chat_id, chunk)
+                await self._remember_upload_link(chat_id, chunk)
 
-    def _remember_upload_link(self, chat_id: str, text: str) -> None:
+    async def _remember_upload_link(self, chat_id: str, text: str) -> None:
         link = find_upload_link(text)
         if link is not None:
-            self.upload_links.put(chat_id, link)
-
-    def _callback_data(self, chat_id: str, payload: str) -> str:
-        return self._payloads.callback_data(chat_id, payload)
+            await self.upload_links.remember(chat_id, link)

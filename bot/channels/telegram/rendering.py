@@ -44,3 +44,10 @@ def inline_button(
     if isinstance(button.get("url"), str):
         return InlineKeyboardButton(title, url=button["url"])
     return InlineKeyboardButton(title, callback_data=callback_data(button_payload(button, "?")))
+
+
+def callback_payloads(buttons: list[dict[str, Any]]) -> list[str]:
+    """The payloads the keyboard's buttons send (those opening a ``url`` send none)."""
+    return [
+        button_payload(button, "?") for button in buttons if not isinstance(button.get("url"), str)
+    ]

@@ -2,7 +2,8 @@
 
 Telegram ── POST /webhooks/telegram/webhook ──> TelegramInput
   1. X-Telegram-Bot-Api-Secret-Token missing or wrong ........ 403, nothing read
-  2. update_id already handed to Rasa (Telegram retrying) .... 200, nothing done
+  2. update_id already handed to Rasa (Telegram retrying), here or on another server
+     sharing the channel state (``bot.channels.state``) ........ 200, nothing done
   3. Update.de_json(body, bot) ─> UpdateHandler (``handling``)
   4. 200 once Rasa has handled the message; 500 if that raised, so Telegram sends the
      update again (it is then handled, once)
@@ -23,12 +24,13 @@ from telegram import Update
 
 from bot.channels.common import webhook_blueprint
 from bot.channels.limits import message_limit
+from bot.channels.state import ChannelState
 from bot.channels.telegram.attachments import FileForwarder
 from bot.channels.telegram.bot_api import check_secret_token, make_bot
 from bot.channels.telegram.handling import OnNewMessage, UpdateHandler
-from bot.channels.telegram.memory import UpdateLedger
+from bot.channels.telegram.memory import MAX_UPDATES_REMEMBERED, UpdateLedger
 from bot.channels.telegram.output import TelegramOutput
-from bot.settings import MESSAGE_MAX_CHARS
+from bot.settings import MESSAGE_MAX_CHARS, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,10 @@ class TelegramInput(InputChannel):
     Credentials (``credentials.yml``): ``access_token`` (from BotFather), ``secret_token``
     (sent by Telegram in ``X-Telegram-Bot-Api-Secret-Token`` on every call, see
     ``python -m bot.cli telegram-set-webhook``), ``webhook_url`` (this route as Telegram
-    reaches it) and, optionally, ``base_url`` (another Bot API server).
+    reaches it) and, optionally, ``base_url`` (another Bot API server, else
+    ``TELEGRAM_API_BASE_URL``), ``state_redis_url`` and ``state_key_prefix`` (where handled
+    updates, upload links and button ids are kept, else ``CHANNEL_STATE_REDIS_URL`` and
+    ``CHANNEL_STATE_KEY_PREFIX``; see ``bot.channels.state``).
     """
 
     @classmethod
@@ -52,12 +57,14 @@ class TelegramInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
+        settings = Settings.from_env()
         return cls(
             access_token=credentials.get("access_token") or "",
             secret_token=credentials.get("secret_token") or "",
             webhook_url=credentials.get("webhook_url") or None,
-            base_url=credentials.get("base_url") or None,
-            max_chars=message_limit(),
+            base_url=credentials.get("base_url") or settings.telegram_api_base_url or None,
+            max_chars=message_limit(settings),
+            state=ChannelState.from_settings(credentials, settings),
         )
 
     def __init__(
@@ -70,14 +77,19 @@ class TelegramInput(InputChannel):
         output: TelegramOutput | None = None,
         upload_timeout: float = 30.0,
         max_chars: int = MESSAGE_MAX_CHARS,
+        state: ChannelState | None = None,
     ) -> None:
+        """``state``: where handled updates, upload links and button ids are kept (the
+        given ``output``'s when it has one); None: this process's memory."""
         if not access_token:
             raise ValueError("the Telegram channel needs its access_token (TELEGRAM_ACCESS_TOKEN)")
         self.secret_token = check_secret_token(secret_token)
         self.webhook_url = webhook_url
         self.base_url = base_url
-        self.output = output or TelegramOutput(make_bot(access_token, base_url))
-        self.updates = UpdateLedger()
+        self.output = output or TelegramOutput(make_bot(access_token, base_url), state=state)
+        self.updates = UpdateLedger(
+            self.output.state.store("telegram:updates", MAX_UPDATES_REMEMBERED)
+        )
         self.files = FileForwarder(self.output.download, timeout=upload_timeout)
         self.max_chars = max_chars
 

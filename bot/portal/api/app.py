@@ -12,6 +12,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.response import HTTPResponse, json
 
 from bot.mail.smtp import SmtpSender
+from bot.observability.json_logs import install_json_logs
 from bot.portal.api import (
     account_changes_api,
     account_pages,
@@ -29,9 +30,16 @@ from bot.portal.api import (
     widget_assets,
 )
 from bot.portal.api.errors import register_error_handlers
+from bot.portal.api.metrics import install_metrics
+from bot.portal.api.readiness import bp as readiness_bp
 from bot.portal.db import create_database, create_engine, session_factory
 from bot.portal.models.encrypted import use_data_key
-from bot.portal.services.outbox import SendFunction, deliver_due
+from bot.portal.services.outbox import (
+    SendFunction,
+    deliver_round,
+    policy_from_settings,
+    worker_name,
+)
 from bot.settings import Settings
 from bot.staff.web import console as staff_console
 
@@ -47,24 +55,39 @@ OUTBOX_STOP_TIMEOUT = 30
 
 
 async def _outbox_worker(app: Sanic) -> None:
-    """Deliver queued emails: right after a request queues one, else every few seconds."""
+    """Deliver queued emails: right after a request queues one, else every few seconds; at once
+    again while rounds come back full (a burst). Other portal instances may run the same loop
+    on the same database: each email is claimed by one of them (``services/outbox.py``)."""
     settings: Settings = app.ctx.settings
+    policy = policy_from_settings(settings)
+    worker = worker_name()
     while not app.ctx.outbox_stopping:
+        full = False
         try:
-            await deliver_due(
-                sessions=app.ctx.sessions,
-                send=app.ctx.send_email,
-                max_attempts=settings.outbox_max_attempts,
+            result = await deliver_round(
+                sessions=app.ctx.sessions, send=app.ctx.send_email, policy=policy, worker=worker
             )
+            full = result.claimed >= policy.batch
         except Exception:  # noqa: BLE001 - the worker must survive a database hiccup
             log.exception("outbox delivery round failed")
+        if full:
+            continue
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(app.ctx.outbox_wakeup.wait(), settings.outbox_poll_seconds)
         app.ctx.outbox_wakeup.clear()
 
 
+def _json_logs(app: Sanic, _loop: object) -> None:
+    """JSON log lines in production, once ``app.run`` has set up Sanic's loggers."""
+    install_json_logs(app.ctx.settings.env)
+
+
 def create_app(settings: Settings, *, send_email: SendFunction | None = None) -> Sanic:
-    """Build the portal; the database and the outbox worker start with the server."""
+    """Build the portal; the database and the outbox worker start with the server.
+
+    ``/health`` says the process runs, ``/ready`` that its database answers (``readiness``),
+    ``/metrics`` what it served (``metrics``).
+    """
     app = Sanic(f"portal_{next(_app_numbers)}")
     # Sanic's limit must let an upload of the maximum size through; ``limit_bodies`` keeps
     # every other route at MAX_BODY.
@@ -72,7 +95,14 @@ def create_app(settings: Settings, *, send_email: SendFunction | None = None) ->
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.send_email = send_email or SmtpSender(settings)
+    install_metrics(app)
+    if settings.env == "production":
+        # One JSON object a line (bot.observability.json_logs), set up when ``app.run`` starts the
+        # server: Sanic's loggers exist then, and an app served in-process (tests) leaves the
+        # logging of its host process alone.
+        app.register_listener(_json_logs, "main_process_start")
 
+    app.blueprint(readiness_bp)
     app.blueprint(service_api.bp)
     app.blueprint(verification_api.bp)
     app.blueprint(pages.bp)

@@ -3,6 +3,7 @@
 Bodies carry codes and links with one-time tokens, attachments a prefilled mandate (with the
 IBAN): both are encrypted while they wait (``models/encrypted.py``), and emptied once the email
 is delivered or given up on. What stays for audit: recipient, subject, template, dates, attempts.
+Several workers may deliver at once: each claims the rows it sends for a lease.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class OutboxEmail(Base):
     sent_at = Column(UTCDateTime, nullable=True, index=True)
     failed_at = Column(UTCDateTime, nullable=True)
     last_error = Column(String(500), nullable=True)
+    # The delivery round sending the email, and until when it may: several portal workers
+    # share the outbox, and a crashed worker's claim lapses (``services/outbox.py``).
+    # Nullable, so that ``create_database`` adds them to an existing table.
+    claimed_by = Column(String(64), nullable=True)
+    claimed_until = Column(UTCDateTime, nullable=True)
 
     # Async sessions cannot lazy-load: whoever sends must load these (``selectinload``).
     attachments = relationship(

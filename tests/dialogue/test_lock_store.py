@@ -1,0 +1,113 @@
+"""One conversation's messages are handled one at a time and in order, also when two Rasa
+servers share the work (issue 12): the lock store ``endpoints.yml`` names is Rasa's in-memory
+store by default and Rasa's Redis store, with our key prefix, when ``LOCK_STORE_REDIS_URL`` is
+set; two stores on one Redis (two servers) serve two messages of one conversation in turn."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.utils.endpoints import read_endpoint_config
+
+from bot.dialogue.lock_store import SettingsLockStore, redis_lock_store
+from bot.settings import PROJECT_ROOT, Settings, SettingsError
+from tests.channels.redis_state import REDIS_URL
+
+
+def endpoints_lock_store(monkeypatch: pytest.MonkeyPatch) -> LockStore:
+    """What Rasa builds from ``endpoints.yml`` (the other endpoints' variables set as the
+    runner sets them)."""
+    for name, value in {
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
+        "ACTION_SERVER_TOKEN": "a-token",
+        "RASA_TRACKER_DIALECT": "sqlite",
+        "RASA_TRACKER_HOST": "",
+        "RASA_TRACKER_DB": "tracker.db",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return LockStore.create(read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "lock_store"))
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"test{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+async def shared_redis(prefix: str) -> AsyncIterator[str]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as error:
+        pytest.skip(f"Redis unreachable at {REDIS_URL} ({type(error).__name__})")
+    yield REDIS_URL
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+def test_one_server_keeps_its_tickets_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCK_STORE_REDIS_URL", raising=False)
+    store = endpoints_lock_store(monkeypatch)
+    assert isinstance(store, SettingsLockStore)
+    assert isinstance(store.store, InMemoryLockStore)
+
+
+def test_several_servers_share_their_tickets_in_redis(
+    monkeypatch: pytest.MonkeyPatch, prefix: str
+) -> None:
+    monkeypatch.setenv("LOCK_STORE_REDIS_URL", "redis://:s%40cret@127.0.0.1:6380/3")
+    monkeypatch.setenv("LOCK_STORE_KEY_PREFIX", prefix)
+    store = endpoints_lock_store(monkeypatch)
+    assert isinstance(store.store, RedisLockStore)
+    assert store.store.key_prefix == f"{prefix}:lock:"
+    connection = store.store.red.connection_pool.connection_kwargs
+    assert (connection["host"], connection["port"], connection["db"]) == ("127.0.0.1", 6380, 3)
+    assert connection["password"] == "s@cret"
+
+
+def test_a_prefix_rasa_would_ignore_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCK_STORE_KEY_PREFIX", "tenant-assistant")
+    with pytest.raises(SettingsError, match="LOCK_STORE_KEY_PREFIX"):
+        Settings.from_env()
+
+
+async def test_two_servers_handle_one_conversations_messages_in_turn(
+    shared_redis: str, prefix: str
+) -> None:
+    settings = Settings(lock_store_redis_url=shared_redis, lock_store_key_prefix=prefix)
+    first_server, second_server = (
+        SettingsLockStore(settings=settings),
+        SettingsLockStore(settings=settings),
+    )
+    timeline: list[str] = []
+
+    async def handle(server: LockStore, conversation: str, message: str, seconds: float) -> None:
+        async with server.lock(conversation, wait_time_in_seconds=0.05):
+            timeline.append(f"{message} starts")
+            await asyncio.sleep(seconds)
+            timeline.append(f"{message} ends")
+
+    first = asyncio.create_task(handle(first_server, "rest:tenant-1", "first", 0.4))
+    await asyncio.sleep(0.1)  # the second message arrives while the first is handled
+    second = asyncio.create_task(handle(second_server, "rest:tenant-1", "second", 0.05))
+    other = asyncio.create_task(handle(second_server, "rest:tenant-2", "other", 0.05))
+    await asyncio.wait_for(asyncio.gather(first, second, other), timeout=10)
+
+    mine = [event for event in timeline if not event.startswith("other")]
+    assert mine == ["first starts", "first ends", "second starts", "second ends"]
+    # Another tenant's message did not wait for this conversation.
+    assert timeline.index("other ends") < timeline.index("first ends")
+
+
+def test_the_redis_url_is_read_as_redis_clients_read_it() -> None:
+    store = redis_lock_store("rediss://user@cache.internal", "abc")
+    connection = store.red.connection_pool.connection_kwargs
+    assert (connection["host"], connection["port"], connection["db"]) == ("cache.internal", 6379, 1)
+    assert connection["username"] == "user"
+    assert store.red.connection_pool.connection_class.__name__ == "SSLConnection"
