@@ -34,6 +34,7 @@ _NOT_A_NAME = frozenset(
     oublié oublie perdu forgot lost payer pay loyer rent est suis ai a avez pour avec sur dans
     pas ne n' qui que quoi comment pourquoi où ou quand combien merci bonjour salut hello
     journée journee soirée soiree cordialement voilà voila ça ca oui yes
+    hi hey hiya bonsoir coucou bjr bsr slt cc allo allô thanks thank please svp stp
     """
     )
 )

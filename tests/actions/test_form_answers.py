@@ -205,6 +205,22 @@ async def test_a_hedge_around_the_number_is_no_surname():
     assert (chat.slot("client_number"), chat.slot("surname")) == ("81745174", None)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, I want to register, my client number is 12345678",
+        "bjr, je veux m'inscrire, mon numéro client est le 12345678",
+        "coucou ! inscription stp : 12345678",
+    ],
+)
+async def test_a_greeting_in_the_opening_message_is_no_surname(text: str):
+    """ "hi, I want to register, my client number is 12345678" gave the surname "Hi"."""
+    chat = register_chat()
+    await chat.user(text, intent="register", entities=[entity("client_number", text, "12345678")])
+    assert await chat.run("register_form") == ["utter_ask_surname"]
+    assert (chat.slot("client_number"), chat.slot("surname")) == ("12345678", None)
+
+
 async def test_a_correction_replaces_the_client_number_and_asks_the_question_again():
     chat = register_chat()
     await chat.user("je veux m'inscrire", intent="register")
