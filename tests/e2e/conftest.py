@@ -78,14 +78,21 @@ class Assistant:
         response.raise_for_status()
         return response.json()
 
-    def wait_for_email(self, to: str, subject_part: str, *, timeout: float = 30.0) -> dict:
+    def emails(self, to: str, subject_part: str) -> list[dict]:
+        """``to``'s emails whose subject holds ``subject_part``, newest first."""
+        return [m for m in self.mailbox(to) if subject_part.lower() in m["subject"].lower()]
+
+    def wait_for_email(
+        self, to: str, subject_part: str, *, seen: int = 0, timeout: float = 30.0
+    ) -> dict:
+        """The newest such email once more than ``seen`` have arrived: a test that sends an
+        address a second email of a kind passes how many it had, not to read the older one."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for email in self.mailbox(to):
-                if subject_part.lower() in email["subject"].lower():
-                    return email
+            if len(found := self.emails(to, subject_part)) > seen:
+                return found[0]
             time.sleep(0.2)
-        raise AssertionError(f"no email '{subject_part}' for {to} within {timeout} s")
+        raise AssertionError(f"no new email '{subject_part}' for {to} within {timeout} s")
 
 
 @pytest.fixture(scope="session")
