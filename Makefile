@@ -7,11 +7,12 @@ INSTALLED := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED = false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run train test lint nlu-report bench conversations fuzz
+.PHONY: help venv run run-production train test lint nlu-report bench conversations fuzz
 
 help:
 	@echo "make venv        crée/actualise .venv (Python 3.10, requirements.lock)"
 	@echo "make run         entraîne si besoin, puis lance portail, actions et Rasa"
+	@echo "make run-production  topologie de production locale : nginx, 2 portails, 2 actions, 2 Rasa, PostgreSQL, Redis (ARGS=\"--demo\")"
 	@echo "make train       entraîne le modèle Rasa (ignoré si rien n'a changé)"
 	@echo "make test        ruff, rasa data validate, rasa train, pytest (comme la CI)"
 	@echo "make lint        ruff check"
@@ -32,6 +33,11 @@ venv: $(INSTALLED) $(WEB)
 
 run: $(INSTALLED) $(WEB)
 	$(PY) -m bot.cli run
+
+# The production topology on this machine (installs nginx from Debian if missing): see
+# scripts/run-production and bot/runner/production.py; ARGS passes options, e.g. ARGS="--demo".
+run-production: $(INSTALLED) $(WEB)
+	scripts/run-production $(ARGS)
 
 train: $(INSTALLED)
 	$(PY) -m bot.cli train

@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m bot.cli run | train | deactivate-moved-out | daily-jobs``.
+"""Operator commands: ``python -m bot.cli run | run-production | train | daily-jobs | …``.
 
 Rasa is only ever a subprocess here: importing it (TensorFlow) would add seconds to every
 command, and the portal code is imported inside the command that needs it for the same reason.
@@ -16,10 +16,27 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
+from pathlib import Path
+from typing import Protocol
 
 from bot.runner import RunnerError, Stack, train_model
 from bot.runner.stack import DEFAULT_RASA_TIMEOUT
 from bot.settings import PROJECT_ROOT, Settings, SettingsError
+
+
+class Runnable(Protocol):
+    """What ``run`` and ``run-production`` drive: ``Stack`` and ``ProductionStack``."""
+
+    @property
+    def log_dir(self) -> Path: ...
+
+    def start(self) -> None: ...
+
+    def watch(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def urls(self) -> list[tuple[str, str]]: ...
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -27,6 +44,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     stack = Stack(
         Settings.from_env(), PROJECT_ROOT, train=not args.no_train, rasa_timeout=args.timeout
     )
+    return run_until_stopped(stack)
+
+
+def cmd_run_production(args: argparse.Namespace) -> int:
+    """The production topology on this machine (``bot/runner/production.py``), same loop."""
+    from bot.runner.production import Topology
+    from bot.runner.production_stack import ProductionStack
+
+    try:
+        topology = Topology.from_env(os.environ, PROJECT_ROOT)
+    except RunnerError as error:
+        print(f"Erreur : {error}", file=sys.stderr, flush=True)
+        return 2
+    stack = ProductionStack(
+        topology, PROJECT_ROOT, train=args.train, demo=args.demo, rasa_timeout=args.timeout
+    )
+    return run_until_stopped(stack)
+
+
+def run_until_stopped(stack: Runnable) -> int:
+    """Start ``stack``, print its URLs, watch it until Ctrl-C, SIGTERM or a crash; stop it."""
     # SIGTERM (docker stop, systemd) takes the same clean path as Ctrl-C; SIGINT is set too
     # because a shell starting us in the background leaves it ignored.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -51,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_urls(stack: Stack) -> None:
+def print_urls(stack: Runnable) -> None:
     lines = [*stack.urls(), ("Journaux", str(stack.log_dir))]
     width = max(len(label) for label, _ in lines)
     print("\nL'assistant est prêt :", flush=True)
@@ -195,6 +233,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="secondes accordées au démarrage de Rasa (défaut : %(default).0f)",
     )
     run.set_defaults(handler=cmd_run)
+
+    production = commands.add_parser(
+        "run-production",
+        help="lance la topologie de production sur cette machine : nginx, 2 portails, "
+        "2 serveurs d'actions, 2 serveurs Rasa, PostgreSQL, Redis, relais SMTP",
+    )
+    production.add_argument(
+        "--train", action="store_true", help="réentraîner le modèle avant de démarrer"
+    )
+    production.add_argument(
+        "--demo",
+        action="store_true",
+        help="charger les données de démonstration si la base du portail est vide",
+    )
+    production.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_RASA_TIMEOUT,
+        help="secondes accordées au démarrage de chaque serveur Rasa (défaut : %(default).0f)",
+    )
+    production.set_defaults(handler=cmd_run_production)
 
     train = commands.add_parser("train", help="entraîne le modèle Rasa (ignoré si rien n'a changé)")
     train.add_argument("--force", action="store_true", help="réentraîner même sans changement")

@@ -37,8 +37,8 @@ class SettingsError(RuntimeError):
     """The environment cannot be run as given; the message names the variables to fix."""
 
 
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name)
+def _env_of(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    value = (os.environ if environ is None else environ).get(name)
     return default if value is None or value == "" else value
 
 
@@ -201,8 +201,20 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """Build settings from ``ASSISTANT_*`` variables, refusing unsafe production values."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``ASSISTANT_*`` variables, refusing unsafe production values.
+
+        ``environ`` defaults to ``os.environ``; the production run command passes the
+        environment it will give its children, so a refusal comes before anything starts.
+        """
+        environ = os.environ if environ is None else environ
+
+        def _env(name: str, default: str) -> str:
+            return _env_of(name, default, environ)
+
+        def _positive_int(name: str, default: int) -> int:
+            return _positive_int_of(name, default, environ)
+
         env = _env("ASSISTANT_ENV", "development")
         var_dir = Path(_env("ASSISTANT_VAR_DIR", str(PROJECT_ROOT / "var")))
         portal_port = int(_env("PORTAL_PORT", "8000"))
@@ -210,7 +222,7 @@ class Settings:
             env=env,
             var_dir=var_dir,
             database_url=_env("PORTAL_DATABASE_URL", ""),
-            tracker_database_url=_env("TRACKER_DATABASE_URL", rasa_tracker_url(os.environ)),
+            tracker_database_url=_env("TRACKER_DATABASE_URL", rasa_tracker_url(environ)),
             portal_host=_env("PORTAL_HOST", "127.0.0.1"),
             portal_port=portal_port,
             public_base_url=_env("PORTAL_PUBLIC_URL", f"http://localhost:{portal_port}"),
@@ -272,7 +284,7 @@ class Settings:
         if not settings.lock_store_key_prefix.isalnum():
             raise SettingsError("LOCK_STORE_KEY_PREFIX must be letters and digits only")
         if not settings.is_development:
-            _refuse_development_defaults(settings, os.environ)
+            _refuse_development_defaults(settings, environ)
         return settings
 
 
@@ -338,9 +350,9 @@ def _refuse_development_defaults(settings: Settings, environ: Mapping[str, str])
         ) from error
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive_int_of(name: str, default: int, environ: Mapping[str, str]) -> int:
     """A whole number of at least 1, or a start-up error naming the variable."""
-    text = _env(name, str(default))
+    text = _env_of(name, str(default), environ)
     try:
         value = int(text)
     except ValueError:

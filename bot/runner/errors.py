@@ -33,16 +33,20 @@ class RunnerError(Exception):
 
 
 class PortInUse(RunnerError):
-    def __init__(self, *, port: int, label: str, env_var: str | None) -> None:
+    def __init__(
+        self, *, port: int, label: str, env_var: str | None, hint: str | None = None
+    ) -> None:
+        """``hint`` replaces the suggestion built from ``env_var`` (another command's)."""
         self.port = port
         self.label = label
         self.env_var = env_var
-        hint = (
-            f" ou choisissez-en un autre avec la variable {env_var}"
-            f" (par exemple {env_var}={port + 1} make run)"
-            if env_var
-            else ""
-        )
+        if hint is None:
+            hint = (
+                f" ou choisissez-en un autre avec la variable {env_var}"
+                f" (par exemple {env_var}={port + 1} make run)"
+                if env_var
+                else ""
+            )
         super().__init__(
             f"Le port {port} est déjà utilisé ; {label} en a besoin. "
             f"Arrêtez le programme qui l'occupe{hint}."
