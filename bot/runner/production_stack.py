@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from bot.runner.channels import write_credentials
 from bot.runner.console import Echo, print_flush
 from bot.runner.databases import ensure_databases
 from bot.runner.errors import PortInUse, RunnerError
+from bot.runner.lifecycle import Started
 from bot.runner.nginx import find_nginx
 from bot.runner.ports import port_is_free
 from bot.runner.production import (
@@ -68,7 +68,7 @@ def check_redis(url: str) -> None:
         client.close()
 
 
-class ProductionStack:
+class ProductionStack(Started):
     """nginx, the SMTP relay and several portals, action servers and Rasa servers.
 
     ``environ`` (``os.environ`` by default) is where the secrets and public URLs an operator
@@ -213,15 +213,3 @@ class ProductionStack:
         missing = write_credentials(self.project_root, target, environ)
         for channel, lacking in missing.items():
             self.echo(f"Canal {channel} désactivé : variables absentes ({', '.join(lacking)}).")
-
-    def __enter__(self) -> ProductionStack:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

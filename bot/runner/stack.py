@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from bot.runner.channels import write_credentials
 from bot.runner.console import Echo, print_flush
 from bot.runner.environment import child_env, local_host
+from bot.runner.lifecycle import Started
 from bot.runner.ports import ensure_port_free
 from bot.runner.rasa_main import rasa_main_command
 from bot.runner.spec import ProcessSpec
@@ -150,7 +150,7 @@ def run_async(make: Callable[[], Awaitable[T]]) -> T:
         return pool.submit(asyncio.run, _main()).result()
 
 
-class Stack:
+class Stack(Started):
     """The whole running system; ``start()`` returns once every part answers its health check.
 
     On any failure during ``start()`` (Ctrl-C included) what was started is stopped again.
@@ -254,15 +254,3 @@ class Stack:
             f"  SMTP de développement sur {self.settings.smtp_host}:{self.settings.smtp_port}"
             f" (courriels dans {self.settings.mailbox_dir})"
         )
-
-    def __enter__(self) -> Stack:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -12,17 +12,17 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from types import TracebackType
 
 from bot.runner.console import Echo, print_flush
 from bot.runner.errors import ProcessExited, StartupFailed, describe_exit
 from bot.runner.health import wait_until_healthy
+from bot.runner.lifecycle import Started
 from bot.runner.ports import ensure_port_free
 from bot.runner.process import ManagedProcess, stop_processes
 from bot.runner.spec import ProcessSpec
 
 
-class Supervisor:
+class Supervisor(Started):
     """Generic supervisor; knows nothing about Rasa, so tests drive it with tiny children.
 
     Use ``start()`` / ``stop()`` or ``with Supervisor(specs) as supervisor:``. Any failure
@@ -160,18 +160,6 @@ class Supervisor:
         processes, self.processes = self.processes, []
         if processes:
             stop_processes(processes, timeout=self.stop_timeout)
-
-    def __enter__(self) -> Supervisor:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def backoff(restart: int, *, first: float, longest: float) -> float:
