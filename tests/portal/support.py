@@ -102,9 +102,12 @@ class Mailbox:
         return read_mailbox(self.maildir, to=to)
 
     async def wait_for(
-        self, *, to: str, subject: str = "", count: int = 1, timeout: float = 5.0
+        self, *, to: str, subject: str = "", count: int = 1, timeout: float = 15.0
     ) -> ReceivedEmail:
-        """The newest email to ``to`` whose subject contains ``subject``, once ``count`` arrived."""
+        """The newest email to ``to`` whose subject contains ``subject``, once ``count`` arrived.
+
+        15 s: the outbox worker, a real SMTP server and the Maildir, on a 2-core machine busy
+        with the rest of the suite (a clean-clone run once waited more than 5 s)."""
 
         async def arrived() -> list[ReceivedEmail]:
             found = [e for e in self.emails(to) if subject.lower() in e.subject.lower()]
