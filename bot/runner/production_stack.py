@@ -32,7 +32,7 @@ from bot.runner.production import (
 )
 from bot.runner.stack import DEFAULT_RASA_TIMEOUT, channels_file, run_async
 from bot.runner.supervisor import Supervisor
-from bot.runner.training import MODELS_DIR, has_model, train_model
+from bot.runner.training import ensure_model
 from bot.settings import PROJECT_ROOT, Settings
 
 
@@ -188,12 +188,7 @@ class ProductionStack(Started):
             self.echo(f"Base PostgreSQL {name} créée.")
 
     def _ensure_model(self) -> None:
-        if not has_model(self.project_root):
-            self.echo(f"Aucun modèle dans {MODELS_DIR}/ : entraînement obligatoire.")
-            train_model(self.project_root)
-        elif self.train:
-            self.echo("Entraînement Rasa (ignoré par Rasa si rien n'a changé)…")
-            train_model(self.project_root)
+        ensure_model(self.project_root, train=self.train, echo=self.echo)
 
     def _prepare_database(self) -> None:
         """Migrate once here, so that two portals do not both wait on the migration lock."""

@@ -28,7 +28,7 @@ from bot.runner.ports import ensure_port_free
 from bot.runner.rasa_main import rasa_main_command
 from bot.runner.spec import ProcessSpec
 from bot.runner.supervisor import Supervisor
-from bot.runner.training import MODELS_DIR, has_model, train_model
+from bot.runner.training import MODELS_DIR, ensure_model
 from bot.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -221,12 +221,7 @@ class Stack(Started):
             smtp.stop()
 
     def _ensure_model(self) -> None:
-        if not has_model(self.project_root):
-            self.echo(f"Aucun modèle dans {MODELS_DIR}/ : entraînement obligatoire.")
-            train_model(self.project_root)
-        elif self.train:
-            self.echo("Entraînement Rasa (ignoré par Rasa si rien n'a changé)…")
-            train_model(self.project_root)
+        ensure_model(self.project_root, train=self.train, echo=self.echo)
 
     def _write_channels(self) -> None:
         environ = {**os.environ, **child_env(self.settings, self.project_root)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.runner.environment import NO_TELEMETRY
@@ -35,3 +36,13 @@ def train_model(project_root: Path, *, force: bool = False) -> None:
     returncode = subprocess.call(argv, cwd=project_root, env={**os.environ, **NO_TELEMETRY})
     if returncode != 0:
         raise TrainingFailed(returncode)
+
+
+def ensure_model(project_root: Path, *, train: bool, echo: Callable[[str], None]) -> None:
+    """Train when there is no model, or when asked (Rasa then skips it if nothing changed)."""
+    if not has_model(project_root):
+        echo(f"Aucun modèle dans {MODELS_DIR}/ : entraînement obligatoire.")
+        train_model(project_root)
+    elif train:
+        echo("Entraînement Rasa (ignoré par Rasa si rien n'a changé)…")
+        train_model(project_root)

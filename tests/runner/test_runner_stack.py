@@ -82,7 +82,7 @@ def test_taken_smtp_port_is_reported_before_training(
     def no_training(*_: object, **__: object) -> None:
         raise AssertionError("training must not start when a port is taken")
 
-    monkeypatch.setattr(stack_module, "train_model", no_training)
+    monkeypatch.setattr(stack_module, "ensure_model", no_training)
     stack = Stack(settings.with_overrides(smtp_port=taken_port), echo=lambda _: None)
 
     with pytest.raises(PortInUse, match="SMTP_PORT") as caught:
