@@ -21,12 +21,12 @@ from bot.portal.services.outbox import (
     OutboxCounts,
     OutboxPolicy,
     Undeliverable,
-    claim_due,
     deliver_round,
     enqueue_email,
     outbox_counts,
     policy_from_settings,
 )
+from bot.portal.services.outbox_claims import claim_due
 from bot.settings import Settings
 from tests.portal.support import Mailbox, free_port, outbox
 

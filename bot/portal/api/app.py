@@ -34,12 +34,8 @@ from bot.portal.api.metrics import install_metrics
 from bot.portal.api.readiness import bp as readiness_bp
 from bot.portal.db import create_database, create_engine, session_factory
 from bot.portal.models.encrypted import use_data_key
-from bot.portal.services.outbox import (
-    SendFunction,
-    deliver_round,
-    policy_from_settings,
-    worker_name,
-)
+from bot.portal.services.outbox import SendFunction, deliver_round, policy_from_settings
+from bot.portal.services.outbox_claims import worker_name
 from bot.settings import Settings
 from bot.staff.web import console as staff_console
 

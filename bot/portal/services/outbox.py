@@ -6,10 +6,10 @@ accepts it. Several portal workers may share the outbox:
 - **Claiming.** A delivery round claims the due rows in a short transaction
   (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so that workers never wait for one
   another; SQLite, one process, ignores the clause) and marks them with its claim token and a
-  lease (``claimed_by``, ``claimed_until``). Outcomes are recorded only under that token. A
-  worker that dies after claiming leaves its rows to be retried once the lease has lapsed; an
-  email whose lease would lapse before its send could end is released instead of sent, so two
-  workers never send the same email.
+  lease (``claimed_by``, ``claimed_until``; ``outbox_claims``). Outcomes are recorded only
+  under that token. A worker that dies after claiming leaves its rows to be retried once the
+  lease has lapsed; an email whose lease would lapse before its send could end is released
+  instead of sent, so two workers never send the same email.
 - **Parallel sends.** A round sends up to ``OutboxPolicy.concurrency`` emails at once: a burst
   of verification codes does not queue behind one slow send. Emails to one address go one
   after the other, in the order they were queued: a tenant who asked twice for an activation
@@ -30,20 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, sessionmaker
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.orm import sessionmaker
 
 from bot.portal.models import OutboxAttachment, OutboxEmail, utcnow
+from bot.portal.services.outbox_claims import claim_due, load_claimed, new_claim_token
 from bot.portal.templating import render_email
 from bot.settings import Settings
 
@@ -158,77 +155,6 @@ def retry_delay(attempts: int, cap: timedelta = DEFAULT_RETRY_CAP) -> timedelta:
     return min(timedelta(seconds=seconds), cap)
 
 
-# --------------------------------------------------------------------------- claiming
-
-
-def worker_name() -> str:
-    """This process, as written in ``claimed_by``: whoever reads the table sees who sends."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}"
-
-
-def new_claim_token(worker: str | None = None) -> str:
-    """A token unique to one round: outcomes are recorded only by the round holding the claim."""
-    return f"{(worker or worker_name())[:50]}/{secrets.token_hex(6)}"
-
-
-def _claimable(now: datetime) -> ColumnElement:
-    """Due, neither sent nor given up on, and claimed by nobody (or by a lapsed lease)."""
-    return and_(
-        OutboxEmail.sent_at.is_(None),
-        OutboxEmail.failed_at.is_(None),
-        OutboxEmail.next_attempt_at <= now,
-        or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until <= now),
-    )
-
-
-async def claim_due(
-    *, sessions: sessionmaker, token: str, now: datetime, lease: timedelta, limit: int
-) -> list[int]:
-    """Claim up to ``limit`` due emails for ``token`` until ``now + lease``; return their ids.
-
-    The transaction is short: rows locked by another worker's claim are skipped, not waited
-    for (PostgreSQL). The update checks again that each row is claimable, and only the rows
-    that carry the token afterwards are returned, so two claims never share a row even where
-    the select does not lock (SQLite).
-    """
-    async with sessions.begin() as session:
-        ids = (
-            await session.scalars(
-                select(OutboxEmail.id)
-                .where(_claimable(now))
-                .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        if not ids:
-            return []
-        await session.execute(
-            update(OutboxEmail)
-            .where(OutboxEmail.id.in_(ids), _claimable(now))
-            .values(claimed_by=token, claimed_until=now + lease)
-            .execution_options(synchronize_session=False)
-        )
-        claimed = await session.scalars(
-            select(OutboxEmail.id)
-            .where(OutboxEmail.id.in_(ids), OutboxEmail.claimed_by == token)
-            .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
-        )
-        return list(claimed.all())
-
-
-async def _load(sessions: sessionmaker, ids: Sequence[int]) -> list[OutboxEmail]:
-    """The claimed emails with their attachments (async sessions cannot lazy-load them)."""
-    async with sessions() as session:
-        emails = await session.scalars(
-            select(OutboxEmail)
-            .where(OutboxEmail.id.in_(ids))
-            .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
-            .options(selectinload(OutboxEmail.attachments))
-        )
-        return list(emails.all())
-
-
 # --------------------------------------------------------------------------- delivering
 
 
@@ -273,7 +199,7 @@ async def deliver_round(
         return sent
 
     by_recipient: dict[str, list[OutboxEmail]] = {}
-    for email in await _load(sessions, ids):
+    for email in await load_claimed(sessions, ids):
         by_recipient.setdefault(email.to_address.lower(), []).append(email)
     sent = await asyncio.gather(*(deliver_in_order(group) for group in by_recipient.values()))
     return RoundResult(claimed=len(ids), sent=sum(sent))
