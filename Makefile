@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED = false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run run-production train test lint nlu-report bench conversations fuzz
+.PHONY: help venv run run-production train test lint nlu-report bench bench-scale-out conversations fuzz
 
 help:
 	@echo "make venv        crée/actualise .venv (Python 3.10, requirements.lock)"
@@ -19,6 +19,7 @@ help:
 	@echo "make nlu-report  évalue le NLU sur tests/nlu_test.yml (results/nlu)"
 	@echo "make fuzz        Schemathesis sur l'API du portail (200 exemples par opération, aucune erreur 5xx)"
 	@echo "make bench       banc de vitesse : nos parcours vs. le bot rasa init nu, même exécution (bench/RESULTS.md)"
+	@echo "make bench-scale-out  montée en charge : 1 et 2 serveurs Rasa derrière nginx vs. la pile embarquée (bench/SCALE_OUT.md)"
 	@echo "make conversations  banc de conversations : scénarios par catégorie, réussites par catégorie (ARGS=\"--only faq\")"
 
 $(INSTALLED): requirements.lock pyproject.toml
@@ -59,6 +60,13 @@ nlu-report: $(INSTALLED)
 # same run, interleaved; needs a trained model; ARGS passes options, e.g. ARGS="--conversations 4".
 bench: $(INSTALLED)
 	$(PY) -m bench.speed $(ARGS)
+
+# Scale-out benchmark (issue 12): the embedded stack, then 1 and 2 Rasa servers behind nginx on
+# PostgreSQL and Redis, same run, interleaved (bench/SCALE_OUT.md). Needs a trained model, nginx
+# (make run-production installs it), PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379;
+# ARGS passes options, e.g. ARGS="--concurrency 10 30 --conversations 240".
+bench-scale-out: $(INSTALLED)
+	$(PY) -m bench.scale_out $(ARGS)
 
 # Conversation test bench (bench/conversations/README.md): needs a trained model; ARGS passes
 # options, e.g. make conversations ARGS="--only exits --markdown".

@@ -100,6 +100,12 @@ class Settings:
     # Encrypts IBANs at rest (Fernet, url-safe base64 of 32 bytes).
     data_encryption_key: str = DEV_DATA_KEY
     service_token: str = DEV_SERVICE_TOKEN
+    # Where the SMS channel keeps the numbers that texted STOP: a SQLAlchemy URL (PostgreSQL
+    # when several machines answer SMS); empty: the SQLite file var/sms_opt_out.sqlite3.
+    sms_opt_out_database_url: str = ""
+    # Read-only token for the Prometheus scraper's GET /metrics in production; empty: the
+    # service token (which also opens the portal's service API) is accepted there instead.
+    metrics_token: str = ""
     # Signs widget session tokens and keys the hashes of one-time codes.
     secret_key: str = DEV_SECRET_KEY
     smtp_host: str = "127.0.0.1"
@@ -154,6 +160,9 @@ class Settings:
     lock_store_redis_url: str = ""
     # Before every lock key in Redis (letters and digits only: Rasa ignores any other prefix).
     lock_store_key_prefix: str = "tenantassistant"
+    # How long a Rasa server's turn keeps a conversation once that server stops renewing it
+    # (it died during the turn): the longest a tenant waits before another server takes over.
+    lock_ticket_seconds: float = 10.0
     # Another Telegram Bot API server (self-hosted, or a fake in tests); empty: Telegram's.
     telegram_api_base_url: str = ""
     # Another Twilio REST API base (a proxy, or a fake in tests); empty: Twilio's.
@@ -234,6 +243,8 @@ class Settings:
             message_max_chars=_positive_int("MESSAGE_MAX_CHARS", MESSAGE_MAX_CHARS),
             data_encryption_key=_env("DATA_ENCRYPTION_KEY", DEV_DATA_KEY),
             service_token=_env("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
+            metrics_token=_env("METRICS_TOKEN", ""),
+            sms_opt_out_database_url=_env("SMS_OPT_OUT_DATABASE_URL", ""),
             rasa_public_url=_env("RASA_PUBLIC_URL", ""),
             rasa_api_token=_env("RASA_API_TOKEN", DEV_RASA_API_TOKEN),
             rasa_internal_url=_env("RASA_INTERNAL_URL", ""),
@@ -275,6 +286,7 @@ class Settings:
             channel_state_key_prefix=_env("CHANNEL_STATE_KEY_PREFIX", cls.channel_state_key_prefix),
             lock_store_redis_url=_env("LOCK_STORE_REDIS_URL", ""),
             lock_store_key_prefix=_env("LOCK_STORE_KEY_PREFIX", cls.lock_store_key_prefix),
+            lock_ticket_seconds=float(_env("LOCK_TICKET_SECONDS", str(cls.lock_ticket_seconds))),
             telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", ""),
             twilio_api_base_url=_env("TWILIO_API_BASE_URL", ""),
         )
@@ -283,6 +295,8 @@ class Settings:
             raise SettingsError("SYSTEMPAY_MODE must be TEST or PRODUCTION")
         if not settings.lock_store_key_prefix.isalnum():
             raise SettingsError("LOCK_STORE_KEY_PREFIX must be letters and digits only")
+        if not 1 <= settings.lock_ticket_seconds <= 600:
+            raise SettingsError("LOCK_TICKET_SECONDS must be between 1 and 600")
         if not settings.is_development:
             _refuse_development_defaults(settings, environ)
         return settings

@@ -2,9 +2,10 @@
 and how label values stay bounded.
 
 **Access.** In development and tests ``/metrics`` is open (loopback services, no secrets in
-it). In production every process answers it only to ``Authorization: Bearer
-<PORTAL_SERVICE_TOKEN>``, the secret the processes already share: one rule, one secret for
-the scraper, whatever address a process binds.
+it). In production every process answers it only to ``Authorization: Bearer <METRICS_TOKEN>``,
+a token that opens nothing else, so the scraper never holds the service token; without
+``METRICS_TOKEN``, to ``PORTAL_SERVICE_TOKEN``, the secret the processes already share. One
+rule, one secret for the scraper, whatever address a process binds.
 
 **Labels.** Prometheus keeps one series per label value: a value taken from a request (a
 raw path, a channel name a client may send, a sender id) would let anyone grow the server's
@@ -51,12 +52,13 @@ def bounded(value: object, allowed: Collection[str]) -> str:
 
 
 def metrics_allowed(request: Request, settings: Settings) -> bool:
-    """Open in development; in production only with the shared service token (constant time)."""
+    """Open in development; in production only with the metrics token, or the service token
+    when there is none (constant time)."""
     if settings.is_development:
         return True
+    token = settings.metrics_token or settings.service_token
     given = request.headers.get("authorization", "")
-    expected = f"Bearer {settings.service_token}"
-    return bool(settings.service_token) and hmac.compare_digest(given.encode(), expected.encode())
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
 def metrics_response(

@@ -52,9 +52,7 @@ async def _purge_transcripts(session: AsyncSession, settings: Settings, today: d
     return await purge_expired_transcripts(session=session, settings=settings, now=start_of_day)
 
 
-async def _purge_rate_limit_counters(
-    session: AsyncSession, settings: Settings, today: date
-) -> int:
+async def _purge_rate_limit_counters(session: AsyncSession, settings: Settings, today: date) -> int:
     start_of_day = datetime.combine(today, time(0), tzinfo=FRANCE)
     return await ratelimit.purge_expired(session=session, now=start_of_day)
 

@@ -74,6 +74,7 @@ _SIX_DIGITS = re.compile(
     rf"(?!\d|[.,]\d|[{_SEP}]\d)(?!\s?(?:€|eur\b|euros?\b))",
     re.IGNORECASE,
 )
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _CODE_WORDS = re.compile(
     r"\b(?:code|codes|otp|v[ée]rification|chiffres|sms|pin|mdp|passe|password)\b", re.IGNORECASE
 )
@@ -254,10 +255,15 @@ def _password_masked(match: re.Match[str]) -> str:
 
 
 def _redact_codes(text: str, *, strict: bool) -> str:
-    matches = list(_SIX_DIGITS.finditer(text))
+    matches = [m for m in _SIX_DIGITS.finditer(text) if not _IPV4.fullmatch(m.group())]
     if not matches or not (strict or _is_code_message(text, matches)):
         return text
-    return _SIX_DIGITS.sub(CODE_MARK, text)
+    return _SIX_DIGITS.sub(_code_masked, text)
+
+
+def _code_masked(match: re.Match[str]) -> str:
+    """An address such as 127.0.0.1 has six digits too: it stays (a log names its server)."""
+    return match.group() if _IPV4.fullmatch(match.group()) else CODE_MARK
 
 
 def _is_code_message(text: str, matches: list[re.Match[str]]) -> bool:

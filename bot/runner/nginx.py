@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.dialogue.default_texts import domain_default_text, rest_reply_json
 from bot.runner.environment import local_host
 from bot.runner.spec import ProcessSpec
 
@@ -29,6 +30,8 @@ DEBIAN_NGINX = Path("/usr/sbin/nginx")
 #: Answered by nginx itself (not proxied): the supervisor's liveness check.
 HEALTH_PATH = "/nginx-health"
 _TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+#: What a tenant reads when no Rasa server could handle the message.
+UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def render_config(site: NginxSite, prefix: Path, *, worker_user: str | None = No
         actions_ports=list(site.actions_ports),
         # A little room for the multipart form around the largest document.
         client_max_body_size=f"{site.max_body_bytes // 1024 + 64}k",
+        unavailable_json=rest_reply_json(domain_default_text(UNAVAILABLE_RESPONSE)),
     )
 
 

@@ -27,11 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bot.runner.databases import DEFAULT_SERVER_URL, PostgresServer, check_database_name, redacted
 from bot.runner.environment import child_env, local_host
 from bot.runner.errors import RunnerError
 from bot.runner.nginx import NginxSite, nginx_spec
+from bot.runner.ports import free_port
 from bot.runner.production_env import production_secrets
 from bot.runner.spec import ProcessSpec
 from bot.runner.stack import DEFAULT_RASA_TIMEOUT, build_specs
@@ -59,6 +61,18 @@ def _ports(environ: Mapping[str, str], name: str, default: Sequence[int]) -> tup
     return tuple(int(part) for part in parts)
 
 
+def _relay(text: str | None) -> str | None:
+    """``host:port`` of a real SMTP relay, checked; ``None``: the sink started here."""
+    if text is None:
+        return None
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RunnerError(
+            f"PRODUCTION_SMTP_RELAY doit être de la forme hôte:port (reçu : {text!r})."
+        )
+    return f"{host}:{port}"
+
+
 @dataclass(frozen=True)
 class Topology:
     """Where everything of the production run listens, and the services it uses.
@@ -69,7 +83,10 @@ class Topology:
         listen_host: where nginx takes the portal and Rasa (the actions entry is loopback).
         portal_port, rasa_port, actions_port: nginx's ports.
         portal_ports, rasa_ports, actions_ports: one per process behind nginx (loopback).
-        smtp_port: the SMTP relay's port (loopback).
+        smtp_port: the port of the SMTP relay started here (the development sink, loopback).
+        smtp_relay: ``host:port`` of a real relay instead (``PRODUCTION_SMTP_RELAY``): no sink
+            is started, and ``SMTP_USERNAME``, ``SMTP_PASSWORD``, ``SMTP_STARTTLS`` come from
+            the environment.
         postgres, portal_database, tracker_database: the PostgreSQL server and its two bases.
         redis_url, redis_prefix: the Redis of the lock store and of the channels' state, and
             the prefix of their keys (letters and digits: the lock store ignores any other).
@@ -84,6 +101,7 @@ class Topology:
     rasa_ports: tuple[int, ...] = (5006, 5007)
     actions_ports: tuple[int, ...] = (5056, 5057)
     smtp_port: int = 2525
+    smtp_relay: str | None = None
     postgres: PostgresServer = PostgresServer.from_url(DEFAULT_SERVER_URL)
     portal_database: str = "tenant_portal"
     tracker_database: str = "tenant_tracker"
@@ -113,6 +131,7 @@ class Topology:
             rasa_ports=_ports(environ, "PRODUCTION_RASA_BACKENDS", cls.rasa_ports),
             actions_ports=_ports(environ, "PRODUCTION_ACTIONS_BACKENDS", cls.actions_ports),
             smtp_port=_port(environ, "PRODUCTION_SMTP_PORT", cls.smtp_port),
+            smtp_relay=_relay(environ.get("PRODUCTION_SMTP_RELAY") or None),
             postgres=PostgresServer.from_url(
                 environ.get("PRODUCTION_POSTGRES_URL") or DEFAULT_SERVER_URL
             ),
@@ -122,11 +141,33 @@ class Topology:
             redis_prefix=environ.get("PRODUCTION_REDIS_PREFIX") or cls.redis_prefix,
         )
 
+    @classmethod
+    def on_free_ports(cls, var_dir: Path, *, rasa_servers: int = 2, **others: Any) -> Topology:
+        """Every port a free loopback one (tests, benches): nginx's, two portals, two action
+        servers, ``rasa_servers`` Rasa servers and the relay; ``others`` set the rest."""
+        entries = ("portal_port", "rasa_port", "actions_port", "smtp_port")
+        return cls(
+            var_dir=var_dir,
+            **{name: free_port() for name in entries},
+            portal_ports=(free_port(), free_port()),
+            rasa_ports=tuple(free_port() for _ in range(rasa_servers)),
+            actions_ports=(free_port(), free_port()),
+            **others,
+        )
+
     @property
     def public_host(self) -> str:
         """How a browser on this machine names nginx."""
         host = self.listen_host
         return "localhost" if host in ("", "0.0.0.0", "::", "127.0.0.1") else host
+
+    @property
+    def smtp_address(self) -> tuple[str, int]:
+        """Where the portals send mail: the real relay, else the sink started here."""
+        if self.smtp_relay is None:
+            return "127.0.0.1", self.smtp_port
+        host, _, port = self.smtp_relay.rpartition(":")
+        return host, int(port)
 
     @property
     def nginx_prefix(self) -> Path:
@@ -191,14 +232,27 @@ def production_environment(topology: Topology, environ: Mapping[str, str]) -> di
         # Whole URL: endpoints.yml has no user or password keys, and Rasa reads a URL there.
         "RASA_TRACKER_HOST": postgres.rasa_url(tracker_db),
         "RASA_TRACKER_DB": tracker_db,
+        # Numbers that texted STOP, the same for every Rasa server (Rasa's database already).
+        "SMS_OPT_OUT_DATABASE_URL": postgres.rasa_url(tracker_db),
         "LOCK_STORE_REDIS_URL": topology.redis_url,
         "LOCK_STORE_KEY_PREFIX": topology.redis_prefix,
         "CHANNEL_STATE_REDIS_URL": topology.redis_url,
         "CHANNEL_STATE_KEY_PREFIX": f"{topology.redis_prefix}:",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(topology.smtp_port),
-        "SMTP_STARTTLS": "false",
+        **_smtp(topology, environ),
     }
+
+
+def _smtp(topology: Topology, environ: Mapping[str, str]) -> dict[str, str]:
+    """The sink started here takes plain SMTP; a real relay's login and TLS are the operator's."""
+    host, port = topology.smtp_address
+    if topology.smtp_relay is None:
+        return {"SMTP_HOST": host, "SMTP_PORT": str(port), "SMTP_STARTTLS": "false"}
+    given = {
+        name: environ[name]
+        for name in ("SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS")
+        if environ.get(name)
+    }
+    return {"SMTP_HOST": host, "SMTP_PORT": str(port), **given}
 
 
 def _instances(
@@ -221,6 +275,11 @@ def _instances(
             for spec in build_specs(own, project_root, rasa_timeout=rasa_timeout)
             if spec.name == kind
         )
+        if kind == "rasa":
+            # Behind nginx only: Rasa would listen on every interface (its default).
+            spec = dataclasses.replace(
+                spec, argv=(*spec.argv, "--interface", "127.0.0.1"), bind_host="127.0.0.1"
+            )
         made.append(
             dataclasses.replace(
                 spec,
@@ -268,18 +327,9 @@ def build_production_specs(
         "ACTION_ENDPOINT_URL": f"{topology.actions_entry}/webhook",
     }
     instances = partial(_instances, settings, project_root=project_root, rasa_timeout=rasa_timeout)
+    sink = [] if topology.smtp_relay else [_sink_spec(settings, topology, common, project_root)]
     return [
-        ProcessSpec(
-            name="smtp-relay",
-            argv=(sys.executable, "-m", "bot.mail.sink"),
-            log_dir=topology.log_dir,
-            env={**child_env(settings, project_root), **common},
-            cwd=project_root,
-            port=topology.smtp_port,
-            bind_host="127.0.0.1",
-            port_env_var="PRODUCTION_SMTP_PORT",
-            label="le relais SMTP",
-        ),
+        *sink,
         nginx_spec(
             topology.nginx_site(settings.upload_max_bytes),
             topology.nginx_prefix,
@@ -292,6 +342,23 @@ def build_production_specs(
         *instances("actions", topology.actions_ports, common),
         *instances("rasa", topology.rasa_ports, common),
     ]
+
+
+def _sink_spec(
+    settings: Settings, topology: Topology, common: Mapping[str, str], project_root: Path
+) -> ProcessSpec:
+    """The development sink as the relay, its emails in ``<var>/mailbox``."""
+    return ProcessSpec(
+        name="smtp-relay",
+        argv=(sys.executable, "-m", "bot.mail.sink"),
+        log_dir=topology.log_dir,
+        env={**child_env(settings, project_root), **common},
+        cwd=project_root,
+        port=topology.smtp_port,
+        bind_host="127.0.0.1",
+        port_env_var="PRODUCTION_SMTP_PORT",
+        label="le relais SMTP",
+    )
 
 
 def production_urls(topology: Topology, shared: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -309,7 +376,11 @@ def production_urls(topology: Topology, shared: Mapping[str, str]) -> list[tuple
         ("Portails", backends(topology.portal_ports)),
         ("Serveurs Rasa", backends(topology.rasa_ports)),
         ("Serveurs d'actions", backends(topology.actions_ports)),
-        ("Relais SMTP", f"127.0.0.1:{topology.smtp_port} → {topology.var_dir / 'mailbox'}"),
+        (
+            "Relais SMTP",
+            topology.smtp_relay
+            or f"127.0.0.1:{topology.smtp_port} → {topology.var_dir / 'mailbox'}",
+        ),
         (
             "PostgreSQL",
             f"{topology.postgres.display} ({topology.portal_database}, "

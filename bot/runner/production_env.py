@@ -58,6 +58,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "RASA_API_TOKEN": _token,
     "PORTAL_SECRET_KEY": _token,
     "ACTION_SERVER_TOKEN": _token,
+    "METRICS_TOKEN": _token,
     "REST_CHANNEL_TOKEN": _token,
     "DATA_ENCRYPTION_KEY": _fernet_key,
     "SYSTEMPAY_KEY": _token,

@@ -9,7 +9,9 @@ recorded the command line, before Rasa's own ``main()`` parses it. Every command
 ``bot.dialogue.recipe`` (a trained model's graph hands the rule policy's prediction to TED),
 ``bot.runner.rasa_probes`` (``/ready``, ``/metrics`` and JSON logs in production on the
 server's app), ``bot.runner.rasa_metrics`` (turns, their latency and fallbacks counted) and
-``bot.dialogue.action_failures`` (an action server out of reach is told to the tenant).
+``bot.dialogue.action_failures`` (an action server out of reach is told to the tenant) and
+``bot.dialogue.turn_failures`` (so is a turn that failed: Redis or the tracker's database out
+of reach).
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def argv_with_token(argv: Sequence[str], environ: Mapping[str, str]) -> list[str
         if "--enable-api" in argv:
             raise SystemExit(f"{TOKEN_VARIABLE} est vide : l'API de Rasa resterait ouverte.")
         return argv
-    return [argv[0], "run", "--auth-token", token, *argv[2:]]
+    # One argument: a token starting with "-" (1 in 64 of token_urlsafe's) would otherwise be
+    # read as an option, and Rasa would refuse to start.
+    return [argv[0], "run", f"--auth-token={token}", *argv[2:]]
 
 
 def main() -> None:
@@ -60,7 +64,7 @@ def main() -> None:
 
 def all_replacements() -> list:
     """Every table of Rasa's methods this entry point replaces (imported only when used)."""
-    from bot.dialogue import action_failures, recipe
+    from bot.dialogue import action_failures, recipe, turn_failures
     from bot.runner import rasa_metrics, rasa_probes, rasa_speedups, training_speedups
 
     return (
@@ -70,6 +74,7 @@ def all_replacements() -> list:
         + rasa_probes.REPLACEMENTS
         + rasa_metrics.REPLACEMENTS
         + action_failures.REPLACEMENTS
+        + turn_failures.REPLACEMENTS
     )
 
 

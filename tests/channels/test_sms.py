@@ -38,7 +38,7 @@ from bot.channels.sms.text import SMS_PART_LIMIT, choice_number, keyword, split_
 from bot.channels.sms.twilio_api import RetryPolicy
 from bot.channels.sms.wording import load_wording
 from bot.channels.state import ChannelState, MemoryStore
-from bot.settings import MESSAGE_MAX_CHARS
+from bot.settings import MESSAGE_MAX_CHARS, Settings
 from tests.channels.fake_twilio import FakeTwilio, SentSms, running_fake_twilio
 from tests.portal.support import eventually, serve
 
@@ -439,8 +439,8 @@ async def test_stop_is_honoured_until_start(sms: SmsHarness, stop: str) -> None:
 
 async def test_opt_out_survives_a_restart(sms: SmsHarness) -> None:
     await sms.say("STOP")
-    assert await OptOutStore(sms.channel.opt_outs.path).contains(TENANT)
-    assert not await OptOutStore(sms.channel.opt_outs.path).contains("+33698765432")
+    assert await OptOutStore(sms.channel.opt_outs.url).contains(TENANT)
+    assert not await OptOutStore(sms.channel.opt_outs.url).contains("+33698765432")
 
 
 async def test_stop_within_a_sentence_is_ordinary_text(sms: SmsHarness) -> None:
@@ -595,7 +595,7 @@ def test_rasa_builds_the_channel_from_credentials_yml(
     assert isinstance(channel, SmsInput)
     assert channel.url_prefix() == "sms"  # served at /webhooks/sms/webhook
     assert channel.webhook_url == WEBHOOK_URL
-    assert channel.opt_outs.path == tmp_path / "var" / "sms_opt_out.sqlite3"
+    assert channel.opt_outs.url == f"sqlite:///{tmp_path / 'var' / 'sms_opt_out.sqlite3'}"
 
 
 def test_from_credentials(tmp_path: Path) -> None:
@@ -609,7 +609,7 @@ def test_from_credentials(tmp_path: Path) -> None:
     channel = SmsInput.from_credentials(credentials)
     assert channel.name() == channel.url_prefix() == "sms"
     assert channel.get_output_channel().name() == "sms"
-    assert channel.opt_outs.path == tmp_path / "opt_out.sqlite3"
+    assert channel.opt_outs.url == f"sqlite:///{tmp_path / 'opt_out.sqlite3'}"
 
     with pytest.raises(RasaException, match="webhook_url"):
         SmsInput.from_credentials({**credentials, "webhook_url": ""})
@@ -727,3 +727,33 @@ async def test_a_channel_built_from_the_environment_replies_through_that_api_bas
         async with serving(channel, twilio) as sms:
             await sms.say("bonjour")
     assert twilio.sent == [SentSms(to=TENANT, body="Bien reçu : bonjour", sender=TWILIO_NUMBER)]
+
+
+@pytest.mark.postgres
+async def test_opt_outs_on_postgresql_hold_for_every_server() -> None:
+    # Several machines answering SMS share the numbers that texted STOP (issue 12).
+    from bot.runner.databases import DEFAULT_SERVER_URL, PostgresServer, ensure_databases
+
+    server = PostgresServer.from_url(DEFAULT_SERVER_URL)
+    try:
+        await ensure_databases(server, ["test_sms_opt_out"])
+    except Exception as error:  # noqa: BLE001 - any failure to reach the server
+        pytest.skip(f"PostgreSQL unreachable at {server.display}: {error}")
+    url = server.rasa_url("test_sms_opt_out")
+    first_server, second_server = OptOutStore(url), OptOutStore(url)
+
+    await first_server.add(TENANT)
+    await first_server.add(TENANT)  # STOP twice: still one row, the first date
+
+    assert await second_server.contains(TENANT)
+    await second_server.remove(TENANT)
+    assert not await first_server.contains(TENANT)
+
+
+def test_the_production_run_keeps_opt_outs_in_the_tracker_database(tmp_path: Path) -> None:
+    from bot.runner.production import Topology, production_environment
+
+    shared = production_environment(Topology(var_dir=tmp_path), {})
+    settings = Settings.from_env(shared)
+    assert settings.sms_opt_out_database_url == shared["RASA_TRACKER_HOST"]
+    assert settings.sms_opt_out_database_url.startswith("postgresql://")

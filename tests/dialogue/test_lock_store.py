@@ -111,3 +111,63 @@ def test_the_redis_url_is_read_as_redis_clients_read_it() -> None:
     assert (connection["host"], connection["port"], connection["db"]) == ("cache.internal", 6379, 1)
     assert connection["username"] == "user"
     assert store.red.connection_pool.connection_class.__name__ == "SSLConnection"
+
+
+def two_servers(redis_url: str, prefix: str, ticket_seconds: float) -> list[SettingsLockStore]:
+    settings = Settings(
+        lock_store_redis_url=redis_url,
+        lock_store_key_prefix=prefix,
+        lock_ticket_seconds=ticket_seconds,
+    )
+    return [SettingsLockStore(settings=settings), SettingsLockStore(settings=settings)]
+
+
+def die_holding(server: LockStore, conversation: str) -> None:
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(server.lock(conversation).__aenter__())
+    for task in asyncio.all_tasks(loop):
+        task.cancel()  # the loop is dropped with them: they never run again
+    loop.close()
+
+
+async def test_a_turn_longer_than_the_ticket_keeps_the_conversation_and_the_next_one_waits(
+    shared_redis: str, prefix: str
+) -> None:
+    first_server, second_server = two_servers(shared_redis, prefix, ticket_seconds=1)
+    timeline: list[str] = []
+
+    async def handle(server: LockStore, message: str, seconds: float) -> None:
+        async with server.lock("rest:tenant-1"):
+            timeline.append(f"{message} starts")
+            await asyncio.sleep(seconds)
+            timeline.append(f"{message} ends")
+
+    # Rasa's tickets expired 1 s after they were issued whatever happened: the second
+    # message would start during the first, or (its own ticket expired while waiting) never.
+    first = asyncio.create_task(handle(first_server, "first", 2.5))
+    await asyncio.sleep(0.1)
+    second = asyncio.create_task(handle(second_server, "second", 0.05))
+    await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
+
+    assert timeline == ["first starts", "first ends", "second starts", "second ends"]
+
+
+async def test_a_server_that_died_during_a_turn_holds_the_conversation_one_ticket_lifetime(
+    shared_redis: str, prefix: str
+) -> None:
+    dead_server, live_server = two_servers(shared_redis, prefix, ticket_seconds=1)
+    # A server killed during a turn: it took the conversation's lock, then its event loop was
+    # gone, the block never ended and nothing of it ran again.
+    await asyncio.to_thread(die_holding, dead_server, "rest:tenant-1")
+    started = asyncio.get_running_loop().time()
+
+    async def take_turn() -> None:
+        async with live_server.lock("rest:tenant-1"):
+            pass
+
+    await asyncio.wait_for(take_turn(), timeout=10)
+    waited = asyncio.get_running_loop().time() - started
+
+    # Rasa's lock store kept the conversation for its tickets' 60 s, or for ever once the
+    # waiting message's own ticket had expired too (seen: still waiting after 2 minutes).
+    assert 0.9 <= waited <= 3.0

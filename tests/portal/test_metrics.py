@@ -115,3 +115,29 @@ async def test_production_metrics_with_the_service_token(production_portal: Port
 
     assert answer.status_code == 200
     assert ("portal_outbox_pending", frozenset()) in samples(answer.text)
+
+
+@pytest.mark.parametrize("portal_settings", ["sqlite"], indirect=True)
+async def test_with_a_metrics_token_the_scraper_never_needs_the_service_token(
+    portal_settings: Settings, sessions: sessionmaker, portal_socket: socket.socket
+) -> None:
+    settings = portal_settings.with_overrides(
+        env="production", service_token=SERVICE_TOKEN, metrics_token="lecture-seule-metriques"
+    )
+    async with running_portal(settings, portal_socket, sessions) as portal:
+        scraper = await portal.client.get(
+            "/metrics", headers={"Authorization": "Bearer lecture-seule-metriques"}
+        )
+        service = await portal.client.get(
+            "/metrics", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
+        )
+        api = await portal.client.post(
+            "/api/v1/identifier-reminders",
+            json={"client_number": "12345678", "surname": "Martin"},
+            headers={"Authorization": "Bearer lecture-seule-metriques"},
+        )
+
+    assert scraper.status_code == 200 and "portal_outbox_pending" in scraper.text
+    assert service.status_code == 401
+    # The metrics token opens nothing else.
+    assert api.status_code == 401

@@ -339,3 +339,13 @@ def test_any_event_metadata_and_texts(event: dict, key: str, expected: object) -
 def test_entities_event() -> None:
     event = {"event": "entities", "timestamp": 1.0, "entities": [{"entity": "iban", "value": "x"}]}
     assert redact_event(event)["entities"] == [{"entity": "iban", "value": IBAN_MARK}]
+
+
+def test_a_server_address_in_a_log_line_is_not_a_code() -> None:
+    # Seen in the Rasa server's JSON log during a PostgreSQL restart (tests/faults).
+    line = 'connection to server at "127.0.0.1", port 39733 failed: Connection refused'
+    assert redact_text(line, strict_codes=True) == line
+    assert redact_text("mon code : 12.34.56") == "mon code : [code masqué]"
+    assert redact_text("code 127001 sur 10.0.0.1", strict_codes=True) == (
+        "code [code masqué] sur 10.0.0.1"
+    )

@@ -143,6 +143,7 @@ def test_nginx_config_keeps_everything_under_its_prefix_and_sticks_rasa_clients(
     assert "hash $remote_addr consistent;" in conf
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
     assert "listen 127.0.0.1:5055;" in conf
+    assert "client_body_buffer_size 1m;" in conf
     assert f"location = {HEALTH_PATH}" in conf
     assert "user " not in conf
 
@@ -169,6 +170,8 @@ def test_specs_two_of_each_behind_nginx(topology: Topology) -> None:
     assert by_name["portal-2"].health_url == "http://127.0.0.1:8002/health"
     assert by_name["rasa-1"].env["RASA_PORT"] == "5006"
     assert {"--port", "5007"} <= set(by_name["rasa-2"].argv)
+    # Reached through nginx only.
+    assert by_name["rasa-2"].argv[-2:] == ("--interface", "127.0.0.1")
     assert by_name["rasa-1"].env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:5055/webhook"
     assert by_name["actions-1"].env["PORTAL_URL"] == "http://127.0.0.1:8080"
     assert by_name["actions-2"].env["ACTIONS_PORT"] == "5057"
@@ -189,3 +192,28 @@ def test_run_production_options() -> None:
         False,
         90.0,
     )
+
+
+def test_a_real_smtp_relay_replaces_the_sink(tmp_path: Path) -> None:
+    topology = Topology.from_env(
+        {"PRODUCTION_VAR_DIR": str(tmp_path), "PRODUCTION_SMTP_RELAY": "smtp.example.org:587"},
+        PROJECT_ROOT,
+    )
+    operator = {"SMTP_USERNAME": "assistant", "SMTP_PASSWORD": "s3cret", "SMTP_STARTTLS": "true"}
+    shared = production_environment(topology, operator)
+    settings = Settings.from_env(shared)
+    specs = build_production_specs(
+        settings, topology, shared, PROJECT_ROOT, nginx_binary="/usr/sbin/nginx"
+    )
+
+    assert "smtp-relay" not in {spec.name for spec in specs}
+    assert (settings.smtp_host, settings.smtp_port) == ("smtp.example.org", 587)
+    assert (settings.smtp_username, settings.smtp_starttls) == ("assistant", True)
+    portal = next(spec for spec in specs if spec.name == "portal-1")
+    assert portal.env["SMTP_HOST"] == "smtp.example.org"
+
+
+@pytest.mark.parametrize("relay", ["smtp.example.org", "smtp.example.org:http", ":25"])
+def test_a_relay_without_a_port_is_refused(tmp_path: Path, relay: str) -> None:
+    with pytest.raises(RunnerError, match="PRODUCTION_SMTP_RELAY"):
+        Topology.from_env({"PRODUCTION_SMTP_RELAY": relay}, tmp_path)

@@ -27,7 +27,7 @@ import redis
 
 from bot.runner.databases import PostgresServer, drop_databases
 from bot.runner.nginx import find_nginx
-from bot.runner.ports import free_port, port_is_free
+from bot.runner.ports import port_is_free
 from bot.runner.production import Topology
 from bot.runner.production_stack import ProductionStack
 from bot.runner.stack import run_async
@@ -89,8 +89,8 @@ class Running:
         return self.stack.shared["REST_CHANNEL_TOKEN"]
 
     @property
-    def service_token(self) -> str:
-        return self.stack.shared["PORTAL_SERVICE_TOKEN"]
+    def metrics_token(self) -> str:
+        return self.stack.shared["METRICS_TOKEN"]
 
     def say(self, sender: str, message: str, *, source: str = "127.0.0.1") -> str:
         """A REST message through nginx's Rasa port, from the loopback address ``source``
@@ -106,10 +106,10 @@ class Running:
         return "\n".join(reply.get("text", "") for reply in response.json())
 
     def turns(self, rasa_port: int) -> float:
-        """Messages one Rasa server handled, from its ``/metrics`` (the service token)."""
+        """Messages one Rasa server handled, from its ``/metrics`` (the metrics token)."""
         response = self.http.get(
             f"http://127.0.0.1:{rasa_port}/metrics",
-            headers={"Authorization": f"Bearer {self.service_token}"},
+            headers={"Authorization": f"Bearer {self.metrics_token}"},
         )
         response.raise_for_status()
         return sum(
@@ -126,15 +126,8 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     nginx_or_skip()
     services_or_skip()
     unique = f"{os.getpid()}_{secrets.token_hex(4)}"
-    topology = Topology(
-        var_dir=tmp_path_factory.mktemp("production") / "var",
-        portal_port=free_port(),
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        portal_ports=(free_port(), free_port()),
-        rasa_ports=(free_port(), free_port()),
-        actions_ports=(free_port(), free_port()),
-        smtp_port=free_port(),
+    topology = Topology.on_free_ports(
+        tmp_path_factory.mktemp("production") / "var",
         postgres=PostgresServer.from_url(POSTGRES_URL),
         portal_database=f"prodtest_portal_{unique}",
         tracker_database=f"prodtest_tracker_{unique}",

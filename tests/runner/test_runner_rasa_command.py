@@ -3,6 +3,7 @@ the portal's origin, the action server behind its secret on loopback (issue 9)."
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -47,12 +48,23 @@ def test_rasa_gets_its_token_inside_the_process_right_after_run() -> None:
 
     assert argv_with_token(argv, {"RASA_API_TOKEN": "t0k"}) == [
         "rasa_main.py",
-        *("run", "--auth-token", "t0k", "--enable-api", "--model", "models/"),
+        *("run", "--auth-token=t0k", "--enable-api", "--model", "models/"),
     ]
     assert argv_with_token(["rasa_main.py", "train"], {"RASA_API_TOKEN": "t0k"}) == [
         "rasa_main.py",
         "train",
     ]
+
+
+def test_a_token_that_starts_with_a_dash_still_reaches_rasa() -> None:
+    # Seen in the scale-out bench: "-Xq…" taken as an option, Rasa exited with status 2.
+    from rasa.cli.arguments.run import add_server_arguments
+
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    argv = argv_with_token(["rasa_main.py", "run", "--enable-api"], {"RASA_API_TOKEN": "-Xq9"})
+
+    assert parser.parse_args(argv[2:]).auth_token == "-Xq9"
 
 
 def test_an_open_api_is_refused_without_a_token() -> None:

@@ -72,13 +72,17 @@ class SmsInput(InputChannel):
         if missing:
             raise RasaException(f"The sms channel needs these credentials: {', '.join(missing)}")
         settings = Settings.from_env()
-        opt_out_db = credentials.get("opt_out_db") or (settings.var_dir / "sms_opt_out.sqlite3")
+        opt_out_db = (
+            credentials.get("opt_out_db")
+            or settings.sms_opt_out_database_url
+            or settings.var_dir / "sms_opt_out.sqlite3"
+        )
         return cls(
             account_sid=str(credentials["account_sid"]),
             auth_token=str(credentials["auth_token"]),
             twilio_number=str(credentials["twilio_number"]),
             webhook_url=str(credentials["webhook_url"]),
-            opt_out_db=Path(opt_out_db),
+            opt_out_db=opt_out_db,
             api_base_url=credentials.get("api_base_url") or settings.twilio_api_base_url or None,
             part_limit=int(credentials.get("max_chars") or SMS_PART_LIMIT),
             message_max_chars=message_limit(settings),
@@ -92,7 +96,7 @@ class SmsInput(InputChannel):
         auth_token: str,
         twilio_number: str,
         webhook_url: str,
-        opt_out_db: Path,
+        opt_out_db: Path | str,
         api_base_url: str | None = None,
         part_limit: int = SMS_PART_LIMIT,
         retry: RetryPolicy = DEFAULT_RETRY,
@@ -105,7 +109,7 @@ class SmsInput(InputChannel):
             account_sid, auth_token: the Twilio account (the token also signs webhooks).
             twilio_number: the sending number (E.164), or a Messaging Service SID ("MG...").
             webhook_url: the public URL configured in Twilio, exactly: Twilio signs it.
-            opt_out_db: the SQLite file of opted-out numbers.
+            opt_out_db: the opted-out numbers' SQLite file, or a database URL.
             api_base_url: another Twilio API server (tests); ``None`` for Twilio's.
             part_limit: characters per SMS sent (see ``bot.channels.sms.text``).
             retry: attempts and back-off of each send.

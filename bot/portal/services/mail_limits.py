@@ -42,6 +42,7 @@ def per_address(settings: Settings) -> tuple[tuple[int, timedelta], ...]:
     limits = (settings.mail_limit_per_quarter_hour, settings.mail_limit_per_day)
     return tuple(zip(limits, WINDOWS, strict=True))
 
+
 #: No account, household or token has this id (they start at 1): shadow statements match nothing.
 NO_ID = -1
 

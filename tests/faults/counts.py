@@ -1,0 +1,79 @@
+"""What the fault tests count in the databases and the mailbox, before and after a fault.
+
+"Nothing lost or doubled" is checked per conversation: the tenant messages Rasa's tracker
+store holds must be the ones the load sent, in order, each once. A message the assistant
+answered must be there; one the tenant was told could not be handled ("le service est
+momentanément indisponible") or that got no answer at all may or may not be, since the
+server may have failed before saving it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+
+from bot.channels.identity import sender_id
+from bot.mail.mailbox import read_mailbox
+from bot.runner.stack import run_async
+from tests.faults.load import Exchange
+
+
+def tracker_texts(dsn: str, senders: Sequence[str]) -> dict[str, list[str]]:
+    """Each REST sender's user messages in the tracker store, in order (the channel names its
+    conversations ``rest:<sender>``)."""
+    conversations = {sender_id("rest", sender): sender for sender in senders}
+
+    async def read() -> dict[str, list[str]]:
+        connection = await asyncpg.connect(dsn=dsn, timeout=10)
+        try:
+            rows = await connection.fetch(
+                "SELECT sender_id, data FROM events WHERE type_name = 'user' "
+                "AND sender_id = ANY($1::text[]) ORDER BY id",
+                list(conversations),
+            )
+        finally:
+            await connection.close()
+        texts: dict[str, list[str]] = {sender: [] for sender in senders}
+        for row in rows:
+            texts[conversations[row["sender_id"]]].append(json.loads(row["data"]).get("text", ""))
+        return texts
+
+    return run_async(read)
+
+
+def unaccounted(sent: Sequence[Exchange], stored: Sequence[str]) -> list[str]:
+    """Differences between what a tenant sent and what the tracker holds (empty: none).
+
+    Consecutive messages of the load differ, so a message stored twice shows as a leftover.
+    """
+    problems = []
+    position = 0
+    for exchange in sent:
+        if position < len(stored) and stored[position] == exchange.text:
+            position += 1
+        elif exchange.status == 200 and not exchange.told_unavailable:
+            problems.append(f"lost: {exchange.text!r} (answered {exchange.verdict})")
+    problems += [f"not sent or doubled: {text!r}" for text in stored[position:]]
+    return problems
+
+
+def table_counts(dsn: str, queries: dict[str, str]) -> dict[str, int]:
+    """``SELECT count(*)`` results by name."""
+
+    async def read() -> dict[str, int]:
+        connection = await asyncpg.connect(dsn=dsn, timeout=10)
+        try:
+            return {name: await connection.fetchval(query) for name, query in queries.items()}
+        finally:
+            await connection.close()
+
+    return run_async(read)
+
+
+def mailbox_counts(maildir: Path) -> Counter[tuple[str, str]]:
+    """Emails received, by (recipient, subject)."""
+    return Counter((email.to, email.subject) for email in read_mailbox(maildir, limit=10_000))
