@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,8 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def redis_lock_store(url: str, key_prefix: str) -> RedisLockStore:
@@ -100,14 +103,21 @@ class SettingsLockStore(LockStore):
             await asyncio.sleep(self.poll_seconds)
 
     async def _renew(self, conversation_id: str, ticket: list[int]) -> None:
-        """Push the ticket's expiry forward every third of its lifetime while it is held."""
+        """Push the ticket's expiry forward every third of its lifetime while it is held.
+
+        A renewal Redis misses is logged and tried again at the next third: the turn goes on
+        (the ticket holds for two more thirds), and its end still removes the ticket.
+        """
         while True:
             await asyncio.sleep(self.lifetime / 3)
-            lock = self.get_lock(conversation_id)
-            held = lock and lock._ticket_for_ticket_number(ticket[0])
-            if held:
-                held.expires = time.time() + self.lifetime
-                self.save_lock(lock)
+            try:
+                lock = self.get_lock(conversation_id)
+                held = lock and lock._ticket_for_ticket_number(ticket[0])
+                if held:
+                    held.expires = time.time() + self.lifetime
+                    self.save_lock(lock)
+            except Exception as error:  # noqa: BLE001 - Redis's errors have many types
+                log.warning("lock ticket not renewed (%s)", type(error).__name__)
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
         return self.store.get_lock(conversation_id)

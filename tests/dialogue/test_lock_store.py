@@ -171,3 +171,26 @@ async def test_a_server_that_died_during_a_turn_holds_the_conversation_one_ticke
     # Rasa's lock store kept the conversation for its tickets' 60 s, or for ever once the
     # waiting message's own ticket had expired too (seen: still waiting after 2 minutes).
     assert 0.9 <= waited <= 3.0
+
+
+async def test_a_renewal_redis_misses_does_not_fail_the_turn(
+    shared_redis: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (server, _) = two_servers(shared_redis, prefix, ticket_seconds=1)
+    calls = {"renewals": 0}
+    save = server.save_lock
+
+    def flaky_save(lock: object) -> None:
+        calls["renewals"] += 1
+        if calls["renewals"] == 2:  # the first renewal (the first save issued the ticket)
+            raise redis.ConnectionError("Connection reset by peer")
+        save(lock)
+
+    monkeypatch.setattr(server, "save_lock", flaky_save)
+    async with server.lock("rest:tenant-1"):
+        await asyncio.sleep(1.2)  # three renewals, the first one lost
+
+    assert calls["renewals"] >= 3
+    # The turn's end removed its ticket.
+    left = server.get_lock("rest:tenant-1")
+    assert left is None or not left.tickets
