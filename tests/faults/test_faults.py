@@ -120,6 +120,8 @@ def observed(
             "restarted by itself after": "–",
         }
     )
+    if problems:
+        keep_for_diagnosis(faulty, fault, problems, stored)
     bad = {v: n for v, n in verdicts.items() if v not in ("answer", "unavailable")}
     assert not bad, f"{fault}: tenants saw {bad}"
     assert recovered is not None, f"{fault}: tenants not all answered within {RECOVERY_BOUND} s"
@@ -135,6 +137,22 @@ def back_after(
     assert isinstance(started, float)
     back = faulty.watcher.wait_restarted(name, started, timeout=240)
     table[-1]["restarted by itself after"] = f"{back:.1f} s ({name})"
+
+
+def keep_for_diagnosis(
+    faulty: Faulty, fault: str, problems: list[str], stored: dict[str, list[str]]
+) -> None:
+    """What a lost or doubled message looked like, for whoever reads the failure."""
+    lines = [f"# {fault}", *problems]
+    for sender in {problem.split(":", 1)[0] for problem in problems}:
+        lines.append(f"## {sender}: stored {stored[sender][-40:]}")
+        lines += [
+            f"sent {e.text!r} at {e.sent:.2f}-{e.answered:.2f}: HTTP {e.status}, {e.verdict}"
+            for e in faulty.load.sent_by(sender)[-40:]
+        ]
+    TABLE.parent.mkdir(parents=True, exist_ok=True)
+    with (TABLE.parent / "problems.txt").open("a", encoding="utf-8") as file:
+        file.write("\n".join(lines) + "\n")
 
 
 def probe_saw(table: list[dict[str, str]], what: str, reply: str) -> None:
