@@ -45,20 +45,42 @@ def tracker_texts(dsn: str, senders: Sequence[str]) -> dict[str, list[str]]:
     return run_async(read)
 
 
+def required(exchange: Exchange) -> bool:
+    """Answered, without the notice that it was not recorded: it must be in the tracker."""
+    return exchange.status == 200 and not exchange.told_unavailable
+
+
+def aligned(sent: Sequence[Exchange], stored: Sequence[str]) -> bool:
+    """Whether ``stored`` is ``sent`` in order, each message once, the required ones all
+    there and the others there or not (an exact alignment, not a greedy one: a message that
+    failed, followed by the same text answered, must not take that one's place)."""
+    # fits[i][j]: sent[i:] can be what stored[j:] holds.
+    fits = [[False] * (len(stored) + 1) for _ in range(len(sent) + 1)]
+    fits[len(sent)][len(stored)] = True
+    for i in range(len(sent) - 1, -1, -1):
+        for j in range(len(stored), -1, -1):
+            kept = j < len(stored) and stored[j] == sent[i].text and fits[i + 1][j + 1]
+            fits[i][j] = kept or (not required(sent[i]) and fits[i + 1][j])
+    return fits[0][0]
+
+
 def unaccounted(sent: Sequence[Exchange], stored: Sequence[str]) -> list[str]:
     """Differences between what a tenant sent and what the tracker holds (empty: none).
 
-    Consecutive messages of the load differ, so a message stored twice shows as a leftover.
+    When no exact alignment exists, the greedy one names where it breaks: a message answered
+    but not stored shows as lost, one stored twice as a leftover.
     """
+    if aligned(sent, stored):
+        return []
     problems = []
     position = 0
     for exchange in sent:
         if position < len(stored) and stored[position] == exchange.text:
             position += 1
-        elif exchange.status == 200 and not exchange.told_unavailable:
+        elif required(exchange):
             problems.append(f"lost: {exchange.text!r} (answered {exchange.verdict})")
     problems += [f"not sent or doubled: {text!r}" for text in stored[position:]]
-    return problems
+    return problems or ["stored and sent differ"]
 
 
 def table_counts(dsn: str, queries: dict[str, str]) -> dict[str, int]:

@@ -110,7 +110,9 @@ class SteadyLoad:
         # 127.0.0.20 and up: one address per tenant, so nginx spreads them over Rasa servers.
         transport = httpx.HTTPTransport(local_address=f"127.0.0.{20 + index}")
         headers = {"Authorization": f"Bearer {self.token}"}
-        questions = itertools.cycle(QUESTIONS[index % len(QUESTIONS) :] + QUESTIONS)
+        # Each tenant starts elsewhere in the list; never the same question twice in a row.
+        start = index % len(QUESTIONS)
+        questions = itertools.cycle(QUESTIONS[start:] + QUESTIONS[:start])
         with httpx.Client(transport=transport, timeout=REQUEST_TIMEOUT, trust_env=False) as http:
             while not self._stop.is_set():
                 self._go.wait()
