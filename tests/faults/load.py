@@ -57,7 +57,8 @@ class Exchange:
     @property
     def verdict(self) -> str:
         if self.answered_right:
-            return "answer"
+            # Answered, then told it was not recorded (the turn failed after its answer).
+            return "answer, then unavailable" if self.told_unavailable else "answer"
         if self.told_unavailable:
             return "unavailable"
         if self.status is None:

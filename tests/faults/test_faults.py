@@ -122,7 +122,8 @@ def observed(
     )
     if problems:
         keep_for_diagnosis(faulty, fault, problems, stored)
-    bad = {v: n for v, n in verdicts.items() if v not in ("answer", "unavailable")}
+    clear = ("answer", "unavailable", "answer, then unavailable")
+    bad = {v: n for v, n in verdicts.items() if v not in clear}
     assert not bad, f"{fault}: tenants saw {bad}"
     assert recovered is not None, f"{fault}: tenants not all answered within {RECOVERY_BOUND} s"
     assert not problems, problems[:5]
