@@ -110,10 +110,8 @@ def production_stack(name: str, rasa_servers: int, var_dir: Path) -> Iterator[Pr
                 portal_url=where.portal_entry,
                 database_url=where.postgres.asyncpg_url(where.portal_database),
                 token=stack.shared["REST_CHANNEL_TOKEN"],
-                # /metrics takes its own token when production_env makes one, else the
-                # service token (bot/observability/metrics.py).
-                metrics_token=stack.shared.get("METRICS_TOKEN")
-                or stack.shared["PORTAL_SERVICE_TOKEN"],
+                # production_env generates the scraper's token (bot/observability/metrics.py).
+                metrics_token=stack.shared["METRICS_TOKEN"],
                 maildir=where.var_dir / "mailbox",
                 log_dir=where.log_dir,
                 rasa_backends=tuple(f"http://127.0.0.1:{port}" for port in where.rasa_ports),

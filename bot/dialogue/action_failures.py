@@ -40,9 +40,10 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.exceptions import RasaException
 
+from bot.dialogue.default_texts import UNAVAILABLE_RESPONSE
+
 log = logging.getLogger(__name__)
 
-UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 #: What a call to the action server raises when it could not be made or answered.
 CALL_FAILURES = (RasaException, aiohttp.ClientError, asyncio.TimeoutError)
 

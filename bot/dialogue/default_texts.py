@@ -17,6 +17,8 @@ import yaml
 from bot.settings import PROJECT_ROOT
 
 DOMAIN = PROJECT_ROOT / "domain.yml"
+#: What a tenant reads when a part of the assistant is out of reach, in every such place.
+UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 
 
 def default_text(responses: Mapping[str, Sequence[Mapping[str, Any]]], name: str) -> str:

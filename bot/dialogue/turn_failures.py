@@ -31,12 +31,11 @@ from typing import Any
 from rasa.core.agent import Agent
 from rasa.core.tracker_store import FailSafeTrackerStore
 
-from bot.dialogue.default_texts import default_text
+from bot.dialogue.default_texts import UNAVAILABLE_RESPONSE, default_text
 from bot.runner.replacements import Replacement
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 
 HandleMessage = Callable[[Any, Any], Awaitable[Any]]
 

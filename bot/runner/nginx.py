@@ -19,7 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.dialogue.default_texts import domain_default_text, rest_reply_json
+from bot.dialogue.default_texts import UNAVAILABLE_RESPONSE, domain_default_text, rest_reply_json
 from bot.runner.environment import local_host
 from bot.runner.spec import ProcessSpec
 
@@ -30,8 +30,6 @@ DEBIAN_NGINX = Path("/usr/sbin/nginx")
 #: Answered by nginx itself (not proxied): the supervisor's liveness check.
 HEALTH_PATH = "/nginx-health"
 _TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-#: What a tenant reads when no Rasa server could handle the message.
-UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 
 
 @dataclass(frozen=True)

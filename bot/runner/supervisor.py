@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bot.runner.console import Echo, print_flush
 from bot.runner.errors import ProcessExited, StartupFailed, describe_exit
@@ -78,11 +78,12 @@ class Supervisor(Started):
             self.stop()
             raise
 
-    def check_running(self) -> None:
-        """Raise :class:`ProcessExited` if any child has exited since start-up."""
+    def check_running(self, ignore: Collection[str] = ()) -> None:
+        """Raise :class:`ProcessExited` if any child has exited since start-up, except those
+        named in ``ignore`` (held down on purpose)."""
         for process in self.processes:
             returncode = process.poll()
-            if returncode is not None:
+            if returncode is not None and process.name not in ignore:
                 raise ProcessExited(
                     name=process.name,
                     returncode=returncode,

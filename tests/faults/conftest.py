@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -57,19 +57,11 @@ class Watcher:
     def _run(self) -> None:
         supervisor = self.supervisor
         while not supervisor.stopped.wait(0.2):
-            for process in list(supervisor.processes):
-                code = process.poll()
-                if code is None or process.name in self.held:
-                    continue
-                supervisor.restart(
-                    ProcessExited(
-                        name=process.name,
-                        returncode=code,
-                        log_path=process.spec.log_path,
-                        log_tail=process.log_tail(),
-                    )
-                )
-                self.restarted.append((process.name, time.monotonic()))
+            try:
+                supervisor.check_running(ignore=self.held)
+            except ProcessExited as exited:
+                supervisor.restart(exited)
+                self.restarted.append((exited.name, time.monotonic()))
 
     def process(self, name: str) -> ManagedProcess:
         return next(p for p in self.supervisor.processes if p.name == name)
@@ -100,7 +92,6 @@ class Faulty:
     relay: FlakyRelay
     watcher: Watcher
     load: SteadyLoad
-    rows: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def shared(self) -> dict[str, str]:

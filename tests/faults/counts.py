@@ -10,14 +10,11 @@ server may have failed before saving it.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 import asyncpg
 
 from bot.channels.identity import sender_id
-from bot.mail.mailbox import read_mailbox
 from bot.runner.stack import run_async
 from tests.faults.load import Exchange
 
@@ -81,21 +78,3 @@ def unaccounted(sent: Sequence[Exchange], stored: Sequence[str]) -> list[str]:
             problems.append(f"lost: {exchange.text!r} (answered {exchange.verdict})")
     problems += [f"not sent or doubled: {text!r}" for text in stored[position:]]
     return problems or ["stored and sent differ"]
-
-
-def table_counts(dsn: str, queries: dict[str, str]) -> dict[str, int]:
-    """``SELECT count(*)`` results by name."""
-
-    async def read() -> dict[str, int]:
-        connection = await asyncpg.connect(dsn=dsn, timeout=10)
-        try:
-            return {name: await connection.fetchval(query) for name, query in queries.items()}
-        finally:
-            await connection.close()
-
-    return run_async(read)
-
-
-def mailbox_counts(maildir: Path) -> Counter[tuple[str, str]]:
-    """Emails received, by (recipient, subject)."""
-    return Counter((email.to, email.subject) for email in read_mailbox(maildir, limit=10_000))
