@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
-from actions.formatting import fmt_eur
 from actions.identity import conversation_of
 from actions.portal_client import NotVerified
+from bot.policy.money import format_eur
 
 #: By the sign of the balance due: in debt, clear, in credit.
 BALANCE_RESPONSES = {
@@ -28,7 +28,7 @@ def unpaid_alert(dispatcher: CollectingDispatcher, profile: dict[str, Any]) -> b
     total = Decimal(str(profile.get("total_due", "0")))
     if total <= 0:
         return False
-    dispatcher.utter_message(response="utter_unpaid_alert", amount=fmt_eur(total))
+    dispatcher.utter_message(response="utter_unpaid_alert", amount=format_eur(total))
     return True
 
 
@@ -49,8 +49,8 @@ class ActionShowBalance(PortalAction):
             dispatcher.utter_message(
                 response=BALANCE_RESPONSES[(due > 0) - (due < 0)],
                 lease=lease["label"],
-                amount=fmt_eur(abs(due)),
-                rent=fmt_eur(lease["monthly_rent"]),
+                amount=format_eur(abs(due)),
+                rent=format_eur(lease["monthly_rent"]),
             )
         if not unpaid_alert(dispatcher, profile):
             dispatcher.utter_message(response="utter_balance_all_clear")

@@ -1,7 +1,8 @@
 """Updating the home insurance from the chat: insurer, policy number, validity date, certificate.
 
 Prefilled from the certificate on file (its insurer and policy number are offered as buttons);
-every answer is checked by the portal as it is typed; the submission waits for staff (48 h).
+every answer is checked by the portal as it is typed; the submission waits for staff
+(``VALIDATION_DELAY_HOURS``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from actions.base import ConfirmedFormSubmit, PortalAction, VerifiedFormValidati
 from actions.identity import conversation_of
 from actions.portal_client import PASSED_ON, PortalRejected
 from actions.uploads import UPLOAD_SLOT, ask_for_file, file_arrived
+from bot.policy.landlord import VALIDATION_DELAY_HOURS
 
 FORM_SLOTS = (
     "insurer",
@@ -214,5 +216,5 @@ class ActionSubmitInsurance(ConfirmedFormSubmit):
             response="utter_insurance_submitted",
             insurer=submitted["insurer"],
             date=submitted["valid_until_text"],
-            hours=submitted.get("validation_delay_hours", 48),
+            hours=submitted.get("validation_delay_hours", VALIDATION_DELAY_HOURS),
         )

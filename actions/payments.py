@@ -14,12 +14,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import PortalAction
 from actions.form_base import TenantFormValidation
-from actions.formatting import fmt_eur
 from actions.identity import conversation_of
 from actions.portal_client import NotVerified, PortalClient, default_client
 from actions.wording import response_text
-from bot.portal.errors import InvalidInput
-from bot.portal.services.payment_rules import parse_amount
+from bot.errors import InvalidInput
+from bot.policy.money import format_eur, parse_amount
 from bot.settings import Settings
 
 PAYMENT_SLOTS = ("payment_lease", "payment_amount", "payment_confirmed")
@@ -83,7 +82,7 @@ class ActionAskPaymentLease(PortalAction):
                     domain,
                     tracker,
                     lease=lease["label"],
-                    amount=fmt_eur(lease["balance_due"]),
+                    amount=format_eur(lease["balance_due"]),
                 ),
                 "payload": lease["reference"],
             }
@@ -103,10 +102,10 @@ class ActionAskPaymentAmount(PortalAction):
         profile = await self.portal.me(conversation_id=conversation_of(tracker))
         lease = _lease(profile, tracker.get_slot("payment_lease")) or {}
         due = Decimal(str(lease.get("balance_due", "0")))
-        buttons = [{"title": fmt_eur(due), "payload": f"{due:.2f}"}] if due > 0 else []
+        buttons = [{"title": format_eur(due), "payload": f"{due:.2f}"}] if due > 0 else []
         dispatcher.utter_message(
             response="utter_ask_payment_amount_due" if due > 0 else "utter_ask_payment_amount",
-            amount=fmt_eur(due),
+            amount=format_eur(due),
             lease=lease.get("label", ""),
             buttons=buttons,
         )
@@ -122,7 +121,7 @@ class ActionAskPaymentConfirmed(Action):
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(
             response="utter_ask_payment_confirmed",
-            amount=fmt_eur(tracker.get_slot("payment_amount") or "0"),
+            amount=format_eur(tracker.get_slot("payment_amount") or "0"),
         )
         return []
 
@@ -201,7 +200,7 @@ class ActionCreatePayment(PortalAction):
         dispatcher.utter_message(
             response="utter_payment_link",
             link=payment["payment_url"],
-            amount=fmt_eur(payment["amount"]),
+            amount=format_eur(payment["amount"]),
             lease=payment.get("lease_label", ""),
         )
         return reset

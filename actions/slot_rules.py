@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.errors import InvalidInput
 from bot.nlu.filler import FILLER_WORDS, words_of
-from bot.portal.errors import InvalidInput
-from bot.portal.services.rules import normalise_client_number, normalise_email, normalise_surname
+from bot.policy.rules import normalise_client_number, normalise_email, normalise_surname
 
 _DIGITS_RUN = re.compile(r"\d[\d .\-]*\d|\d")
 # An e-mail address, whose digits are never a client number (prenom.19850312@example.org).

@@ -39,10 +39,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.policy.french_dates import FRANCE
 from bot.portal.db import create_database, create_engine, session_factory
 from bot.portal.models import Account, ConversationGrant, ConversationSummary, utcnow
 from bot.portal.services.demo import load_demo_data
-from bot.portal.services.french_dates import FRANCE
 from bot.staff.overview import metrics
 from bot.staff.transcripts import index, queries
 from bot.staff.transcripts.synthetic import (

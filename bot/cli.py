@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from bot.policy.landlord import DEACTIVATION_MONTHS
 from bot.runner import RunnerError, Stack, train_model
 from bot.runner.stack import DEFAULT_RASA_TIMEOUT
 from bot.settings import PROJECT_ROOT, Settings, SettingsError
@@ -119,10 +120,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_deactivate_moved_out(args: argparse.Namespace) -> int:
-    """Meant for a daily cron job; the six-month rule itself lives in the portal service."""
+    """Meant for a daily cron job; the rule itself lives in the portal service."""
     today: date = args.today or date.today()
     count = asyncio.run(deactivate_moved_out(Settings.from_env(), today))
-    print(f"{count} compte(s) désactivé(s) (départ depuis plus de 6 mois au {today:%d/%m/%Y}).")
+    print(
+        f"{count} compte(s) désactivé(s) (départ depuis plus de {DEACTIVATION_MONTHS} mois au "
+        f"{today:%d/%m/%Y})."
+    )
     return 0
 
 
@@ -140,7 +144,9 @@ async def deactivate_moved_out(settings: Settings, today: date) -> int:
 
 #: How each count returned by the daily jobs is reported to the operator.
 DAILY_JOB_LABELS = {
-    "deactivated_accounts": "compte(s) désactivé(s) (départ depuis plus de 6 mois)",
+    "deactivated_accounts": (
+        f"compte(s) désactivé(s) (départ depuis plus de {DEACTIVATION_MONTHS} mois)"
+    ),
     "insurance_reminders": "rappel(s) d'échéance d'assurance habitation mis en file d'envoi",
     "expired_iban_drafts": "IBAN de demande(s) de prélèvement jamais envoyée(s) effacé(s)",
     "indexed_conversations": "conversation(s) indexée(s) pour la console du personnel",
@@ -153,9 +159,9 @@ DAILY_JOB_LABELS = {
 
 
 def cmd_daily_jobs(args: argparse.Namespace) -> int:
-    """Meant for a daily cron job: every idempotent job of ``bot.portal.jobs``."""
-    from bot.portal.jobs import DailyJobsFailed, run_daily_jobs
-    from bot.portal.services.french_dates import today_in_france
+    """Meant for a daily cron job: every idempotent job of ``bot.app.jobs``."""
+    from bot.app.jobs import DailyJobsFailed, run_daily_jobs
+    from bot.policy.french_dates import today_in_france
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     today: date = args.today or today_in_france()
@@ -260,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=cmd_train)
 
     deactivate = commands.add_parser(
-        "deactivate-moved-out", help="désactive les comptes des locataires partis depuis 6 mois"
+        "deactivate-moved-out",
+        help=f"désactive les comptes des locataires partis depuis {DEACTIVATION_MONTHS} mois",
     )
     deactivate.add_argument(
         "--today",

@@ -2,17 +2,32 @@
 
 Development defaults are safe and need no service: SQLite files under ``var/``, a local SMTP
 sink, the dev mailbox. Production is the same code with other values (``ASSISTANT_ENV=production``).
+
+Each setting is declared once, in ``Settings``: its type, its default, the variable it is read
+from and what it does. ``Settings.from_env`` reads the variables from those declarations and
+``settings_table()`` renders the README's table from them (``python -m bot.settings``), which
+``tests/test_settings_model.py`` compares with the README. Defaults that are the landlord's
+facts and limits (link and code lifetimes, rate limits, the largest payment) are taken from
+``bot/policy/landlord.py``, written there once.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
+from pydantic import BaseSettings, Field, ValidationError, validator
+from pydantic.error_wrappers import ErrorWrapper
+from pydantic.errors import PydanticErrorMixin
+from pydantic.fields import ModelField
+
+from bot.policy import landlord
+from bot.policy.landlord import Limit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SERVICE_TOKEN = "dev-service-token-not-for-production"
@@ -37,9 +52,8 @@ class SettingsError(RuntimeError):
     """The environment cannot be run as given; the message names the variables to fix."""
 
 
-def _env_of(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
-    value = (os.environ if environ is None else environ).get(name)
-    return default if value is None or value == "" else value
+class _Refused(ValueError):
+    """A validator's refusal, worded in full (variable named): reported as it is."""
 
 
 #: SQLAlchemy's async driver for each tracker dialect Rasa may be given.
@@ -63,121 +77,443 @@ def rasa_tracker_url(env: Mapping[str, str]) -> str:
     return f"{driver}://{host}/{db}"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable about the portal, the actions and the run command."""
+class Settings(BaseSettings):
+    """Everything configurable about the portal, the actions and the run command.
 
-    env: str = "development"
-    var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
-    database_url: str = ""
-    # Rasa's tracker store as the portal reads it (staff console transcripts, read-only);
-    # empty: var_dir/tracker.db, the SQLite file the run command gives Rasa.
-    tracker_database_url: str = ""
-    portal_host: str = "127.0.0.1"
-    portal_port: int = 8000
-    public_base_url: str = "http://localhost:8000"
-    rasa_port: int = 5005
-    # Where browsers reach Rasa's socket.io server; empty: the portal's host name, Rasa's port.
-    rasa_public_url: str = ""
-    # Rasa's HTTP API (conversations, events) answers only with this token (--auth-token).
-    rasa_api_token: str = DEV_RASA_API_TOKEN
-    # Where the portal reaches Rasa's HTTP API (staff takeover); empty: 127.0.0.1 on rasa_port.
-    rasa_internal_url: str = ""
-    # When staff answer the conversations handed to them (Europe/Paris), e.g.
-    # "lun-ven 08:30-12:00,13:30-17:30; sam 09:00-12:00" (bot/portal/services/opening_hours.py).
-    staff_opening_hours: str = "lun-ven 08:30-17:30"
-    # Days a conversation is kept after its last message; the daily jobs delete older ones
-    # (bot/staff/retention/transcripts.py).
-    transcript_retention_days: int = 180
-    actions_port: int = 5055
-    # The action server listens here and answers only Rasa, which sends this token.
-    actions_host: str = "127.0.0.1"
-    actions_token: str = DEV_ACTIONS_TOKEN
-    # The REST channel (tests, development) exists in production only with a token of its own.
-    rest_channel_token: str = ""
-    # Longer messages are refused by every channel before NLU (a French reply says why).
-    message_max_chars: int = MESSAGE_MAX_CHARS
-    # Encrypts IBANs at rest (Fernet, url-safe base64 of 32 bytes).
-    data_encryption_key: str = DEV_DATA_KEY
-    service_token: str = DEV_SERVICE_TOKEN
-    # Where the SMS channel keeps the numbers that texted STOP: a SQLAlchemy URL (PostgreSQL
-    # when several machines answer SMS); empty: the SQLite file var/sms_opt_out.sqlite3.
-    sms_opt_out_database_url: str = ""
-    # Read-only token for the Prometheus scraper's GET /metrics in production; empty: the
-    # service token (which also opens the portal's service API) is accepted there instead.
-    metrics_token: str = ""
-    # Signs widget session tokens and keys the hashes of one-time codes.
-    secret_key: str = DEV_SECRET_KEY
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_starttls: bool = False
-    mail_from: str = "Espace locataire <ne-pas-repondre@example.org>"
-    outbox_poll_seconds: float = 2.0
-    # Emails one portal worker sends at once: a burst of codes does not wait behind slow sends.
-    outbox_concurrency: int = 4
-    # Longest wait between two attempts at an email the relay refused (exponential back-off).
-    outbox_retry_max_seconds: int = 900
-    # An email the relay still refuses this long after it was queued is given up on (reported).
-    outbox_give_up_hours: int = 24
-    # How long a worker's claim on the emails it sends lasts; a crashed worker's claim lapses.
-    outbox_lease_seconds: int = 300
-    activation_ttl_hours: int = 48
-    reset_ttl_minutes: int = 60
-    rate_limit_per_conversation: int = 8
-    rate_limit_per_client_number: int = 5
-    rate_limit_window_minutes: int = 15
-    # Emails with a code or a link one address may receive (bot/portal/services/mail_limits.py).
-    mail_limit_per_quarter_hour: int = 5
-    mail_limit_per_day: int = 20
-    verification_code_minutes: int = 10
-    verification_max_attempts: int = 5
-    grant_minutes: int = 30
-    session_token_seconds: int = 300
-    # Online rent payment (Systempay form API). The shop key signs the payment form and checks
-    # the platform's notifications; an empty URL means the development sandbox of this portal
-    # (the real platform is https://paiement.systempay.fr/vads-payment/).
-    systempay_site_id: str = "12345678"
-    systempay_key: str = DEV_SYSTEMPAY_KEY
-    systempay_mode: str = "TEST"
-    systempay_url: str = ""
-    payment_max_amount: Decimal = Decimal("5000.00")
-    payment_link_minutes: int = 30
-    upload_max_bytes: int = 5 * 1024 * 1024
-    upload_ttl_hours: int = 24
-    # Printed on the SEPA mandates the portal emails.
-    creditor_name: str = "Ophéa"
-    creditor_identifier: str = DEV_CREDITOR_IDENTIFIER
-    # Where the Telegram and SMS channels keep provider de-duplication, numbered choices,
-    # upload links and button ids (bot/channels/state): empty, this process's memory (one Rasa
-    # server); a redis:// URL, shared by every Rasa server behind the load balancer.
-    channel_state_redis_url: str = ""
-    # Before every channel key in Redis, so that several deployments can share one Redis.
-    channel_state_key_prefix: str = "tenant-assistant:"
-    # Where Rasa servers take their turn at a conversation (bot/dialogue/lock_store.py): empty,
-    # this process's memory (one Rasa server); a redis:// URL, shared by every Rasa server.
-    lock_store_redis_url: str = ""
-    # Before every lock key in Redis (letters and digits only: Rasa ignores any other prefix).
-    lock_store_key_prefix: str = "tenantassistant"
-    # How long a Rasa server's turn keeps a conversation once that server stops renewing it
-    # (it died during the turn): the longest a tenant waits before another server takes over.
-    lock_ticket_seconds: float = 10.0
-    # Another Telegram Bot API server (self-hosted, or a fake in tests); empty: Telegram's.
-    telegram_api_base_url: str = ""
-    # Another Twilio REST API base (a proxy, or a fake in tests); empty: Twilio's.
-    twilio_api_base_url: str = ""
+    A field with ``env`` is read from that variable by ``from_env`` and documented in the
+    README's table; a field without one is fixed in code (tests may still pass it).
+    ``shown_default`` is what the table prints when the default is not a plain value.
+    """
 
-    def __post_init__(self) -> None:
-        if self.env not in ENVIRONMENTS:
-            raise SettingsError(
-                f"ASSISTANT_ENV must be one of {', '.join(ENVIRONMENTS)} (got {self.env!r})"
+    env: str = Field(
+        "development",
+        env="ASSISTANT_ENV",
+        description="exactly `development`, `test` or `production`: any other spelling "
+        "(`Production`, `prod`) is refused at start. `production` removes `/dev/*`, the SMTP "
+        "sink and the payment sandbox, and refuses to start until every variable marked "
+        "**production** is set to a value of its own (all missing ones are named at once)",
+    )
+    var_dir: Path = Field(
+        default_factory=lambda: PROJECT_ROOT / "var",
+        env="ASSISTANT_VAR_DIR",
+        shown_default="`var/`",
+        description="SQLite files, the development Maildir, logs",
+    )
+    database_url: str = Field(
+        "",
+        env="PORTAL_DATABASE_URL",
+        description="the portal's database, a SQLAlchemy async URL (e.g. "
+        "`postgresql+asyncpg://user@host/db`); empty: the SQLite file `var/portal.db`",
+    )
+    tracker_database_url: str = Field(
+        "",
+        env="TRACKER_DATABASE_URL",
+        shown_default="from `RASA_TRACKER_*`",
+        description="Rasa's tracker store as the staff console reads conversations (unset: "
+        "derived from `RASA_TRACKER_*`; empty: `var/tracker.db`, the SQLite file the run "
+        "command gives Rasa); pages open it read-only, only retention and erasure delete "
+        "through it, so a PostgreSQL role needs `SELECT, DELETE` on `events`",
+    )
+    portal_host: str = Field(
+        "127.0.0.1", env="PORTAL_HOST", description="the address the portal listens on"
+    )
+    portal_port: int = Field(8000, env="PORTAL_PORT", description="the portal's port")
+    public_base_url: str = Field(
+        "http://localhost:8000",
+        env="PORTAL_PUBLIC_URL",
+        shown_default="`http://localhost:<PORTAL_PORT>`",
+        description="where tenants' browsers reach the portal: the base of the links in emails",
+    )
+    rasa_port: int = Field(
+        5005, env="RASA_PORT", description="Rasa's port (HTTP API, REST and socket.io channels)"
+    )
+    rasa_public_url: str = Field(
+        "",
+        env="RASA_PUBLIC_URL",
+        description="where browsers reach Rasa's socket.io server (the chat widget); empty: "
+        "the portal's host name on `RASA_PORT`",
+    )
+    rasa_api_token: str = Field(
+        DEV_RASA_API_TOKEN,
+        env="RASA_API_TOKEN",
+        description="Rasa's HTTP API (conversations, events) answers only with this token "
+        "(`--auth-token`, handed to Rasa through its environment)",
+    )
+    rasa_internal_url: str = Field(
+        "",
+        env="RASA_INTERNAL_URL",
+        description="where the portal reaches Rasa's HTTP API for staff takeovers; empty: "
+        "`http://127.0.0.1:<RASA_PORT>`",
+    )
+    staff_opening_hours: str = Field(
+        "lun-ven 08:30-17:30",
+        env="STAFF_OPENING_HOURS",
+        description="when staff answer the conversations handed to them, Paris time (e.g. "
+        "`lun-ven 08:30-12:00,13:30-17:30; sam 9h-12h`; "
+        "`bot/policy/opening_hours.py`); outside them the bot says when a person "
+        "will answer; hours it cannot read stop start-up",
+    )
+    transcript_retention_days: int = Field(
+        180,
+        env="TRANSCRIPT_RETENTION_DAYS",
+        ge=1,
+        description="days a conversation is kept after its last message: the daily jobs delete "
+        "older messages, in Rasa's tracker store and in the portal "
+        "(`bot/staff/retention/transcripts.py`)",
+    )
+    actions_port: int = Field(5055, env="ACTIONS_PORT", description="the action server's port")
+    actions_host: str = Field(
+        "127.0.0.1",
+        env="ACTIONS_HOST",
+        description="the address the action server listens on; it answers only Rasa, which "
+        "sends `ACTION_SERVER_TOKEN`",
+    )
+    actions_token: str = Field(
+        DEV_ACTIONS_TOKEN,
+        env="ACTION_SERVER_TOKEN",
+        description="the secret Rasa sends to the action server, which refuses calls without it",
+    )
+    rest_channel_token: str = Field(
+        "",
+        env="REST_CHANNEL_TOKEN",
+        description="empty: the REST channel (tests, development) exists in development and "
+        "tests only; set, it also opens in production and every post needs "
+        "`Authorization: Bearer <token>`",
+    )
+    message_max_chars: int = Field(
+        MESSAGE_MAX_CHARS,
+        env="MESSAGE_MAX_CHARS",
+        ge=1,
+        description="longer messages are refused by every channel before NLU (a French reply "
+        "says why)",
+    )
+    data_encryption_key: str = Field(
+        DEV_DATA_KEY,
+        env="DATA_ENCRYPTION_KEY",
+        description="Fernet key (url-safe base64 of 32 bytes) encrypting IBANs and pending "
+        'email bodies at rest; make one: `.venv/bin/python -c "from cryptography.fernet '
+        'import Fernet; print(Fernet.generate_key().decode())"`',
+    )
+    service_token: str = Field(
+        DEV_SERVICE_TOKEN,
+        env="PORTAL_SERVICE_TOKEN",
+        description="the actions' token to the portal's service API",
+    )
+    sms_opt_out_database_url: str = Field(
+        "",
+        env="SMS_OPT_OUT_DATABASE_URL",
+        description="where the SMS channel keeps the numbers that texted STOP: a SQLAlchemy URL "
+        "(`postgresql://user@host:5432/db`, when several machines answer SMS; its one table, "
+        "`sms_opt_out`, is created at first use); empty: the SQLite file "
+        "`var/sms_opt_out.sqlite3`",
+    )
+    metrics_token: str = Field(
+        "",
+        env="METRICS_TOKEN",
+        description="the Prometheus scraper's read-only token for `GET /metrics` in production; "
+        "empty: `PORTAL_SERVICE_TOKEN` (which also opens the portal's service API) is accepted "
+        "there instead",
+    )
+    secret_key: str = Field(
+        DEV_SECRET_KEY,
+        env="PORTAL_SECRET_KEY",
+        description="signs staff and widget sessions, keys the hashes of one-time codes",
+    )
+    smtp_host: str = Field(
+        "127.0.0.1",
+        env="SMTP_HOST",
+        description="the mail relay; the default is the development sink",
+    )
+    smtp_port: int = Field(8025, env="SMTP_PORT", description="the mail relay's port")
+    smtp_username: str = Field(
+        "", env="SMTP_USERNAME", description="login at the mail relay; empty: none"
+    )
+    smtp_password: str = Field("", env="SMTP_PASSWORD", description="password at the mail relay")
+    smtp_starttls: bool = Field(
+        False,
+        env="SMTP_STARTTLS",
+        description="`true` (any case) upgrades the connection to the relay with STARTTLS; "
+        "any other value leaves it plain",
+    )
+    mail_from: str = Field(
+        "Espace locataire <ne-pas-repondre@example.org>",
+        env="MAIL_FROM",
+        description="the sender of every email",
+    )
+    outbox_poll_seconds: float = Field(
+        landlord.OUTBOX_POLL_SECONDS,
+        description="how often a portal worker looks for emails to send when nothing wakes it",
+    )
+    outbox_concurrency: int = Field(
+        4,
+        env="OUTBOX_CONCURRENCY",
+        ge=1,
+        description="emails one portal worker sends at once (a round claims 5 × this many): a "
+        "burst of codes does not wait behind slow sends",
+    )
+    outbox_retry_max_seconds: int = Field(
+        900,
+        env="OUTBOX_RETRY_MAX_SECONDS",
+        ge=1,
+        description="longest wait between two attempts at an email the relay refused "
+        "(exponential back-off)",
+    )
+    outbox_give_up_hours: int = Field(
+        24,
+        env="OUTBOX_GIVE_UP_HOURS",
+        ge=1,
+        description="an email the relay still refuses this long after it was queued is given "
+        "up on (reported)",
+    )
+    outbox_lease_seconds: int = Field(
+        300,
+        env="OUTBOX_LEASE_SECONDS",
+        ge=1,
+        description="how long a worker's claim on the emails it sends lasts, so that a crashed "
+        "worker's claim lapses; one send may take at most a third of it (60 s at most)",
+    )
+    activation_ttl_hours: int = Field(
+        landlord.ACTIVATION_LINK_HOURS, description="lifetime of an account activation link"
+    )
+    reset_ttl_minutes: int = Field(
+        landlord.PASSWORD_RESET_LINK_MINUTES, description="lifetime of a password reset link"
+    )
+    rate_limit_per_conversation: int = Field(
+        landlord.ATTEMPTS_PER_CONVERSATION.count,
+        env="RATE_LIMIT_PER_CONVERSATION",
+        description="attempts (registration, recovery, codes, logins) one conversation may make "
+        "in `RATE_LIMIT_WINDOW_MINUTES`",
+    )
+    rate_limit_per_client_number: int = Field(
+        landlord.ATTEMPTS_PER_CLIENT_NUMBER.count,
+        env="RATE_LIMIT_PER_CLIENT_NUMBER",
+        description="the same attempts for one client number",
+    )
+    rate_limit_window_minutes: int = Field(
+        landlord.minutes(landlord.ATTEMPT_WINDOW),
+        env="RATE_LIMIT_WINDOW_MINUTES",
+        description="the window, in minutes, of the two limits above",
+    )
+    mail_limit_per_quarter_hour: int = Field(
+        landlord.EMAILS_PER_ADDRESS[0].count,
+        env="MAIL_LIMIT_PER_QUARTER_HOUR",
+        ge=1,
+        description="emails with a code or a link one address may receive in a quarter of an "
+        "hour; past it nothing is sent, the answer stays the same "
+        "(`bot/portal/services/mail_limits.py`)",
+    )
+    mail_limit_per_day: int = Field(
+        landlord.EMAILS_PER_ADDRESS[1].count,
+        env="MAIL_LIMIT_PER_DAY",
+        ge=1,
+        description="the same in a day",
+    )
+    verification_code_minutes: int = Field(
+        landlord.VERIFICATION_CODE_MINUTES,
+        description="lifetime of a one-time code that verifies a conversation",
+    )
+    verification_max_attempts: int = Field(
+        landlord.WRONG_CODES.count, description="wrong entries that spend a code"
+    )
+    grant_minutes: int = Field(
+        landlord.GRANT_MINUTES,
+        description="how long a verified conversation may read the tenant's account",
+    )
+    session_token_seconds: int = Field(
+        landlord.WIDGET_TOKEN_SECONDS,
+        description="lifetime of the token a logged-in tenant page hands the chat widget",
+    )
+    systempay_site_id: str = Field(
+        "12345678", env="SYSTEMPAY_SITE_ID", description="the shop's site id at Systempay"
+    )
+    systempay_key: str = Field(
+        DEV_SYSTEMPAY_KEY,
+        env="SYSTEMPAY_KEY",
+        description="the shop key: signs the payment form and checks the platform's notifications",
+    )
+    systempay_mode: str = Field(
+        "TEST",
+        env="SYSTEMPAY_MODE",
+        description="`TEST`, or `PRODUCTION` for real payments (any case)",
+    )
+    systempay_url: str = Field(
+        "",
+        env="SYSTEMPAY_URL",
+        description="where the tenant's browser posts the signed payment form, e.g. "
+        "`https://paiement.systempay.fr/vads-payment/`; empty: the development sandbox of "
+        "this portal, `/dev/systempay`",
+    )
+    payment_max_amount: Decimal = Field(
+        landlord.MAX_ONLINE_PAYMENT,
+        env="PAYMENT_MAX_AMOUNT",
+        description="the largest online payment, in euros",
+    )
+    payment_link_minutes: int = Field(
+        landlord.PAYMENT_LINK_MINUTES,
+        env="PAYMENT_LINK_MINUTES",
+        description="lifetime of a payment link",
+    )
+    upload_max_bytes: int = Field(
+        landlord.UPLOAD_MAX_BYTES,
+        env="UPLOAD_MAX_BYTES",
+        shown_default="`5242880` (5 MiB)",
+        description="the largest document sent through an upload link",
+    )
+    upload_ttl_hours: int = Field(
+        landlord.UPLOAD_LINK_HOURS, env="UPLOAD_TTL_HOURS", description="lifetime of an upload link"
+    )
+    creditor_name: str = Field(
+        "Ophéa",
+        env="CREDITOR_NAME",
+        description="the creditor printed on the SEPA mandates the portal emails",
+    )
+    creditor_identifier: str = Field(
+        DEV_CREDITOR_IDENTIFIER,
+        env="CREDITOR_IDENTIFIER",
+        description="the SEPA creditor identifier printed on mandates; the default is "
+        "obviously fake (valid check digits, national part all zeros)",
+    )
+    channel_state_redis_url: str = Field(
+        "",
+        env="CHANNEL_STATE_REDIS_URL",
+        description="where the Telegram and SMS channels keep provider de-duplication, "
+        "numbered choices, upload links and button ids (`bot/channels/state`): "
+        "`redis://[:password@]host:6379/0` (or `rediss://`, `unix://`), shared by every Rasa "
+        "server given the same URL and prefix; empty: the Rasa process's memory (one Rasa "
+        "server). If Redis cannot be reached, Telegram updates get a 500 (Telegram sends them "
+        "again), SMS are still handled (Twilio would not send them again), and lost choices "
+        'only mean that "2" reaches Rasa as typed',
+    )
+    channel_state_key_prefix: str = Field(
+        "tenant-assistant:",
+        env="CHANNEL_STATE_KEY_PREFIX",
+        description="put before every channel key in Redis, so that several deployments "
+        "(production, staging) can share one Redis without seeing each other's keys",
+    )
+    lock_store_redis_url: str = Field(
+        "",
+        env="LOCK_STORE_REDIS_URL",
+        description="where Rasa servers take their turn at a conversation "
+        "(`bot/dialogue/lock_store.py`): `redis://[:password@]host:6379/1` (`rediss://` for "
+        "TLS), shared by every Rasa server given the same URL and prefix; empty: the Rasa "
+        "process's memory (one Rasa server)",
+    )
+    lock_store_key_prefix: str = Field(
+        "tenantassistant",
+        env="LOCK_STORE_KEY_PREFIX",
+        description="put before every lock key in Redis; letters and digits only (Rasa ignores "
+        "any other prefix, so it is refused at start)",
+    )
+    lock_ticket_seconds: float = Field(
+        10.0,
+        env="LOCK_TICKET_SECONDS",
+        ge=1,
+        le=600,
+        description="a message's ticket is a lease renewed every third of this while the "
+        "message waits or is handled: a Rasa server that dies during a turn keeps the "
+        "conversation this long at most, before another server takes over",
+    )
+    telegram_api_base_url: str = Field(
+        "",
+        env="TELEGRAM_API_BASE_URL",
+        description="root of another Telegram Bot API server (self-hosted `telegram-bot-api`, "
+        "or a fake in tests): methods are called under `<root>/bot<token>/` and files "
+        "downloaded from `<root>/file/bot<token>/`; empty: Telegram's "
+        "`https://api.telegram.org`",
+    )
+    twilio_api_base_url: str = Field(
+        "",
+        env="TWILIO_API_BASE_URL",
+        description="another base for Twilio's REST API (a proxy, or a fake in tests), for the "
+        "SMS channel's outgoing messages; empty: Twilio's `https://api.twilio.com`",
+    )
+
+    class Config:
+        frozen = True
+        case_sensitive = True
+
+        @classmethod
+        def customise_sources(
+            cls, init_settings: Any, env_settings: Any, file_secret_settings: Any
+        ) -> tuple[Any, ...]:
+            """Building reads nothing but its arguments: ``from_env`` is the one reader, of the
+            mapping it is given (the run command checks its children's environment before
+            starting them; tests build settings without this machine's variables)."""
+            return (init_settings,)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(_problems(error, values)) from error
+
+    @validator("env")
+    def _known_environment(cls, value: str, field: ModelField) -> str:
+        if value not in ENVIRONMENTS:
+            raise _Refused(
+                f"{_variable(field)} must be one of {', '.join(ENVIRONMENTS)} (got {value!r})"
             )
+        return value
+
+    @validator("staff_opening_hours")
+    def _readable_opening_hours(cls, value: str, field: ModelField) -> str:
+        """Refuse to start on opening hours the handoff could not tell tenants about."""
+        from bot.errors import InvalidInput
+        from bot.policy.opening_hours import parse_opening_hours
+
+        try:
+            parse_opening_hours(value)
+        except InvalidInput as error:
+            raise _Refused(f"{_variable(field)}: {error.message}") from error
+        return value
+
+    @validator("smtp_starttls", pre=True)
+    def _only_true_is_true(cls, value: object) -> object:
+        """As before the model: only "true" turns STARTTLS on, "1" or "yes" leave it off."""
+        return value.lower() == "true" if isinstance(value, str) else value
+
+    @validator("systempay_mode")
+    def _known_payment_mode(cls, value: str, field: ModelField) -> str:
+        if value.upper() not in SYSTEMPAY_MODES:
+            raise _Refused(f"{_variable(field)} must be TEST or PRODUCTION")
+        return value.upper()
+
+    @validator("lock_store_key_prefix")
+    def _prefix_rasa_keeps(cls, value: str, field: ModelField) -> str:
+        if not value.isalnum():
+            raise _Refused(f"{_variable(field)} must be letters and digits only")
+        return value
 
     @property
     def is_development(self) -> bool:
         """Development and tests: dev tokens, the dev mailbox and the payment sandbox exist."""
         return self.env in DEVELOPMENT_ENVIRONMENTS
+
+    @property
+    def attempt_window(self) -> timedelta:
+        """The window of the identity and login limits (``landlord.ATTEMPT_WINDOW`` unless
+        ``RATE_LIMIT_WINDOW_MINUTES`` says otherwise)."""
+        return timedelta(minutes=self.rate_limit_window_minutes)
+
+    @property
+    def attempts_per_conversation(self) -> Limit:
+        """``landlord.ATTEMPTS_PER_CONVERSATION``, with this deployment's count and window."""
+        return Limit(self.rate_limit_per_conversation, self.attempt_window)
+
+    @property
+    def attempts_per_client_number(self) -> Limit:
+        """``landlord.ATTEMPTS_PER_CLIENT_NUMBER``, with this deployment's count and window."""
+        return Limit(self.rate_limit_per_client_number, self.attempt_window)
+
+    @property
+    def emails_per_address(self) -> tuple[Limit, ...]:
+        """``landlord.EMAILS_PER_ADDRESS``, shortest window first, with this deployment's
+        counts."""
+        quarter_hour, day = landlord.EMAILS_PER_ADDRESS
+        return (
+            quarter_hour._replace(count=self.mail_limit_per_quarter_hour),
+            day._replace(count=self.mail_limit_per_day),
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -207,99 +543,90 @@ class Settings:
         return self.systempay_url or f"{self.public_base_url}/dev/systempay"
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)
+        """A copy with some values changed, checked like new settings (``copy`` would not)."""
+        return type(self)(**{**self.dict(), **changes})
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Field name → the variable ``from_env`` reads it from, for the fields that have one."""
+        return {
+            name: field.field_info.extra["env"]
+            for name, field in cls.__fields__.items()
+            if "env" in field.field_info.extra
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``ASSISTANT_*`` variables, refusing unsafe production values.
+        """Build settings from the variables the fields name, refusing unsafe production values.
 
         ``environ`` defaults to ``os.environ``; the production run command passes the
         environment it will give its children, so a refusal comes before anything starts.
+        An empty variable counts as unset.
         """
         environ = os.environ if environ is None else environ
-
-        def _env(name: str, default: str) -> str:
-            return _env_of(name, default, environ)
-
-        def _positive_int(name: str, default: int) -> int:
-            return _positive_int_of(name, default, environ)
-
-        env = _env("ASSISTANT_ENV", "development")
-        var_dir = Path(_env("ASSISTANT_VAR_DIR", str(PROJECT_ROOT / "var")))
-        portal_port = int(_env("PORTAL_PORT", "8000"))
-        settings = cls(
-            env=env,
-            var_dir=var_dir,
-            database_url=_env("PORTAL_DATABASE_URL", ""),
-            tracker_database_url=_env("TRACKER_DATABASE_URL", rasa_tracker_url(environ)),
-            portal_host=_env("PORTAL_HOST", "127.0.0.1"),
-            portal_port=portal_port,
-            public_base_url=_env("PORTAL_PUBLIC_URL", f"http://localhost:{portal_port}"),
-            rasa_port=int(_env("RASA_PORT", "5005")),
-            actions_port=int(_env("ACTIONS_PORT", "5055")),
-            actions_host=_env("ACTIONS_HOST", cls.actions_host),
-            actions_token=_env("ACTION_SERVER_TOKEN", DEV_ACTIONS_TOKEN),
-            rest_channel_token=_env("REST_CHANNEL_TOKEN", ""),
-            message_max_chars=_positive_int("MESSAGE_MAX_CHARS", MESSAGE_MAX_CHARS),
-            data_encryption_key=_env("DATA_ENCRYPTION_KEY", DEV_DATA_KEY),
-            service_token=_env("PORTAL_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
-            metrics_token=_env("METRICS_TOKEN", ""),
-            sms_opt_out_database_url=_env("SMS_OPT_OUT_DATABASE_URL", ""),
-            rasa_public_url=_env("RASA_PUBLIC_URL", ""),
-            rasa_api_token=_env("RASA_API_TOKEN", DEV_RASA_API_TOKEN),
-            rasa_internal_url=_env("RASA_INTERNAL_URL", ""),
-            staff_opening_hours=_env("STAFF_OPENING_HOURS", cls.staff_opening_hours),
-            transcript_retention_days=_positive_int(
-                "TRANSCRIPT_RETENTION_DAYS", cls.transcript_retention_days
-            ),
-            secret_key=_env("PORTAL_SECRET_KEY", DEV_SECRET_KEY),
-            smtp_host=_env("SMTP_HOST", "127.0.0.1"),
-            smtp_port=int(_env("SMTP_PORT", "8025")),
-            smtp_username=_env("SMTP_USERNAME", ""),
-            smtp_password=_env("SMTP_PASSWORD", ""),
-            smtp_starttls=_env("SMTP_STARTTLS", "false").lower() == "true",
-            mail_from=_env("MAIL_FROM", cls.mail_from),
-            outbox_concurrency=_positive_int("OUTBOX_CONCURRENCY", cls.outbox_concurrency),
-            outbox_retry_max_seconds=_positive_int(
-                "OUTBOX_RETRY_MAX_SECONDS", cls.outbox_retry_max_seconds
-            ),
-            outbox_give_up_hours=_positive_int("OUTBOX_GIVE_UP_HOURS", cls.outbox_give_up_hours),
-            outbox_lease_seconds=_positive_int("OUTBOX_LEASE_SECONDS", cls.outbox_lease_seconds),
-            rate_limit_per_conversation=int(_env("RATE_LIMIT_PER_CONVERSATION", "8")),
-            rate_limit_per_client_number=int(_env("RATE_LIMIT_PER_CLIENT_NUMBER", "5")),
-            rate_limit_window_minutes=int(_env("RATE_LIMIT_WINDOW_MINUTES", "15")),
-            mail_limit_per_quarter_hour=_positive_int(
-                "MAIL_LIMIT_PER_QUARTER_HOUR", cls.mail_limit_per_quarter_hour
-            ),
-            mail_limit_per_day=_positive_int("MAIL_LIMIT_PER_DAY", cls.mail_limit_per_day),
-            systempay_site_id=_env("SYSTEMPAY_SITE_ID", cls.systempay_site_id),
-            systempay_key=_env("SYSTEMPAY_KEY", DEV_SYSTEMPAY_KEY),
-            systempay_mode=_env("SYSTEMPAY_MODE", cls.systempay_mode).upper(),
-            systempay_url=_env("SYSTEMPAY_URL", ""),
-            payment_max_amount=Decimal(_env("PAYMENT_MAX_AMOUNT", str(cls.payment_max_amount))),
-            payment_link_minutes=int(_env("PAYMENT_LINK_MINUTES", "30")),
-            upload_max_bytes=int(_env("UPLOAD_MAX_BYTES", str(cls.upload_max_bytes))),
-            upload_ttl_hours=int(_env("UPLOAD_TTL_HOURS", str(cls.upload_ttl_hours))),
-            creditor_name=_env("CREDITOR_NAME", cls.creditor_name),
-            creditor_identifier=_env("CREDITOR_IDENTIFIER", DEV_CREDITOR_IDENTIFIER),
-            channel_state_redis_url=_env("CHANNEL_STATE_REDIS_URL", ""),
-            channel_state_key_prefix=_env("CHANNEL_STATE_KEY_PREFIX", cls.channel_state_key_prefix),
-            lock_store_redis_url=_env("LOCK_STORE_REDIS_URL", ""),
-            lock_store_key_prefix=_env("LOCK_STORE_KEY_PREFIX", cls.lock_store_key_prefix),
-            lock_ticket_seconds=float(_env("LOCK_TICKET_SECONDS", str(cls.lock_ticket_seconds))),
-            telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", ""),
-            twilio_api_base_url=_env("TWILIO_API_BASE_URL", ""),
-        )
-        _check_opening_hours(settings.staff_opening_hours)
-        if settings.systempay_mode not in SYSTEMPAY_MODES:
-            raise SettingsError("SYSTEMPAY_MODE must be TEST or PRODUCTION")
-        if not settings.lock_store_key_prefix.isalnum():
-            raise SettingsError("LOCK_STORE_KEY_PREFIX must be letters and digits only")
-        if not 1 <= settings.lock_ticket_seconds <= 600:
-            raise SettingsError("LOCK_TICKET_SECONDS must be between 1 and 600")
+        given: dict[str, Any] = {
+            name: environ[variable]
+            for name, variable in cls.variables().items()
+            if environ.get(variable)
+        }
+        # The two defaults that follow other variables rather than a constant.
+        port = given.get("portal_port", cls.__fields__["portal_port"].default)
+        given.setdefault("public_base_url", f"http://localhost:{port}")
+        given.setdefault("tracker_database_url", rasa_tracker_url(environ))
+        settings = cls(**given)
         if not settings.is_development:
             _refuse_development_defaults(settings, environ)
         return settings
+
+
+def _variable(field: ModelField) -> str:
+    """How messages name a field: its variable, or its name when it has none."""
+    return field.field_info.extra.get("env", field.name)
+
+
+def _expected(field: ModelField) -> str:
+    """What a field accepts, in words, from its type and bounds."""
+    info, kind = field.field_info, field.type_
+    if info.ge is not None and info.le is not None:
+        return f"between {info.ge:g} and {info.le:g}"
+    if issubclass(kind, bool):
+        words = "true or false"
+    elif issubclass(kind, int):
+        words = "a whole number"
+    elif issubclass(kind, (float, Decimal)):
+        words = "a number"
+    else:
+        words = f"a {kind.__name__}"
+    return f"{words}, at least {info.ge}" if info.ge is not None else words
+
+
+def _problems(error: ValidationError, values: Mapping[str, Any]) -> str:
+    """One line naming every variable refused: a validator's own words, or what the field's
+    type and bounds accept next to the value given."""
+    problems = []
+    for wrapper in _wrappers(error.raw_errors):
+        name, exc = str(wrapper.loc_tuple()[0]), wrapper.exc
+        field = Settings.__fields__.get(name)
+        if field is None:  # an unknown keyword
+            problems.append(f"{name}: {exc}")
+        elif isinstance(exc, _Refused):
+            problems.append(str(exc))
+        elif isinstance(exc, PydanticErrorMixin):  # the type or the bounds refused the value
+            problems.append(
+                f"{_variable(field)} must be {_expected(field)} (got {values.get(name)!r})"
+            )
+        else:  # a validator failed on its own: say which variable it was reading
+            problems.append(f"{_variable(field)}: {exc}")
+    return "; ".join(problems)
+
+
+def _wrappers(errors: Any) -> Iterator[ErrorWrapper]:
+    """pydantic nests its errors in lists; each one, in order."""
+    for error in errors:
+        if isinstance(error, ErrorWrapper):
+            yield error
+        else:
+            yield from _wrappers(error)
 
 
 #: What production must be given: (variable, why, "still the development value?").
@@ -364,24 +691,37 @@ def _refuse_development_defaults(settings: Settings, environ: Mapping[str, str])
         ) from error
 
 
-def _positive_int_of(name: str, default: int, environ: Mapping[str, str]) -> int:
-    """A whole number of at least 1, or a start-up error naming the variable."""
-    text = _env_of(name, str(default), environ)
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise SettingsError(f"{name} must be a whole number, at least 1 (got {text!r})")
-    return value
+def _shown_default(field: ModelField) -> str:
+    shown = field.field_info.extra.get("shown_default")
+    if shown is not None:
+        return shown
+    value = field.get_default()
+    if value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float):
+        return f"`{value:g}`"
+    return f"`{value}`"
 
 
-def _check_opening_hours(text: str) -> None:
-    """Refuse to start on opening hours the handoff could not tell tenants about."""
-    from bot.portal.errors import InvalidInput
-    from bot.portal.services.opening_hours import parse_opening_hours
+def settings_table() -> str:
+    """The README's table of variables, rendered from the fields so that it cannot drift from
+    them: one row per variable, its default, what it does, its bounds, and **production**
+    when production refuses to start without a value of its own."""
+    production = {name for name, _why, _still_default in _PRODUCTION_REQUIREMENTS}
+    rows = ["| variable | default (development) | what it does |", "|---|---|---|"]
+    for name, variable in Settings.variables().items():
+        field = Settings.__fields__[name]
+        what = field.field_info.description or ""
+        if field.field_info.ge is not None:
+            what += f"; {_expected(field)}"
+        if variable in production:
+            what += "; **production**"
+        what = what.replace("|", "\\|")  # a bar would split the cell
+        rows.append(f"| `{variable}` | {_shown_default(field)} | {what} |")
+    return "\n".join(rows) + "\n"
 
-    try:
-        parse_opening_hours(text)
-    except InvalidInput as error:
-        raise SettingsError(f"STAFF_OPENING_HOURS: {error.message}") from error
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

@@ -9,7 +9,7 @@ an answer to is still waiting.
 
 from __future__ import annotations
 
-from bot.channels.common import channel_wording
+from bot.channels.wording import channel_wording
 from bot.settings import Settings
 
 

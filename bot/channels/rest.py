@@ -28,9 +28,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import OnNewMessage, webhook_blueprint
 from bot.channels.identity import sender_id
 from bot.channels.limits import too_long, too_long_reply
+from bot.channels.webhooks import OnNewMessage, webhook_blueprint
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -30,9 +30,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.common import OnNewMessage
 from bot.channels.identity import WebSessions, sender_id
 from bot.channels.limits import too_long, too_long_reply
+from bot.channels.webhooks import OnNewMessage
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -1,28 +1,17 @@
-"""Jinja2 rendering for the tenant pages and the emails; all French wording lives in templates."""
+"""The portal's templates: tenant pages, emails, mandates (``bot/portal/templates``)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from bot.templating import TemplateSet
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+portal_templates = TemplateSet(TEMPLATES_DIR)
 
 
 def render(template: str, **context: object) -> str:
-    return environment().get_template(template).render(**context)
+    return portal_templates.render(template, **context)
 
 
 def render_email(name: str, **context: object) -> tuple[str, str]:

@@ -42,6 +42,7 @@ from typing import Any
 
 from schwifty import IBAN
 from schwifty.exceptions import InvalidChecksumDigits
+from stdnum import luhn
 
 IBAN_MARK = "[IBAN masqué]"
 CARD_MARK = "[carte masquée]"
@@ -162,14 +163,9 @@ def is_iban(candidate: str) -> bool:
 
 
 def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum card numbers carry in their last digit."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    """The Luhn checksum card numbers carry in their last digit (python-stdnum's)."""
+    # ``\d`` also finds other scripts' digits ("٤١١١..."), which stdnum does not read: as ASCII.
+    return luhn.checksum("".join(str(int(char)) for char in digits)) == 0
 
 
 def _redact_link_tokens(text: str) -> str:

@@ -64,7 +64,7 @@ def build_specs(
     return [
         spec(
             name="portal",
-            argv=(sys.executable, "-m", "bot.portal"),
+            argv=(sys.executable, "-m", "bot.app"),
             port=settings.portal_port,
             bind_host=settings.portal_host,
             port_env_var="PORTAL_PORT",

@@ -34,8 +34,8 @@ def read_password() -> str:
 
 async def create_staff_admin(settings: Settings, *, email: str, name: str, password: str) -> str:
     """Create an active administrator (tables created if needed); return its email."""
+    from bot.errors import PortalError
     from bot.portal.db import create_database, create_engine, session_factory
-    from bot.portal.errors import PortalError
     from bot.staff.services.accounts import create_staff_account
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""Errors of the staff console, placed in the portal's one hierarchy (``bot.portal.errors``)
-so that ``bot/portal/api/errors.py`` maps them to HTTP like any other::
+"""Errors of the staff console, placed in the portal's one hierarchy (``bot.errors``)
+so that ``bot/web/errors.py`` maps them to HTTP like any other::
 
     PortalError
      ├── InvalidInput ── (weak password, bad email: raised by the shared rules)   -> 400
@@ -18,34 +18,34 @@ the hierarchy has no 403 class of its own yet.
 
 from __future__ import annotations
 
-from bot.portal.errors import Conflict, NotAuthenticated, NotFound
+from bot.errors import Conflict, NotAuthenticated, NotFound
 
 
 class StaffNotAllowed(NotAuthenticated):
-    """Action réservée aux administrateurs."""
+    """The staff member's role (or deactivation) forbids the operation."""
 
     code = "staff_not_allowed"
 
 
 class StaffNotFound(NotFound):
-    """Compte du personnel introuvable."""
+    """No staff account with this id."""
 
     code = "staff_not_found"
 
 
 class HouseholdNotFound(NotFound):
-    """Aucun foyer n'a ce numéro client."""
+    """No household with this client number (erasure)."""
 
     code = "household_not_found"
 
 
 class StaffEmailTaken(Conflict):
-    """Un compte du personnel existe déjà pour cette adresse."""
+    """A staff account already uses this email."""
 
     code = "staff_email_taken"
 
 
 class LastAdmin(Conflict):
-    """Il doit rester au moins un administrateur actif."""
+    """The change would leave no active administrator."""
 
     code = "last_admin"

@@ -9,7 +9,6 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.balance import ActionShowBalance
-from actions.formatting import fmt_eur
 from actions.portal_client import PortalClient
 from actions.verification import (
     ActionCheckVerification,
@@ -18,6 +17,7 @@ from actions.verification import (
     ActionSessionStart,
     ValidateVerifyForm,
 )
+from bot.policy.money import format_eur
 from tests.actions.helpers import domain, tracker
 
 DUPONT = {
@@ -88,7 +88,7 @@ def said(dispatcher: CollectingDispatcher) -> list[str]:
     ],
 )
 def test_french_money_format(amount, text):
-    assert fmt_eur(amount) == text
+    assert format_eur(amount) == text
 
 
 async def test_unverified_conversation_is_sent_to_the_form_with_its_topic_kept():

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.portal.services.french_dates import today_in_france
+from bot.policy.french_dates import today_in_france
 from tests.e2e.conftest import Assistant
 from tests.e2e.staff import log_in, new_agent
 

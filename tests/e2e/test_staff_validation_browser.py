@@ -18,10 +18,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
+from bot.policy.french_dates import today_in_france
 from bot.portal.models import AccountStatus, CertificateStatus, InsuranceCertificate
 from bot.portal.services import insurance, uploads
 from bot.portal.services.demo import _account, _household, _lease
-from bot.portal.services.french_dates import today_in_france
 from tests.e2e.conftest import Assistant
 from tests.e2e.staff import in_e2e_database, log_in, new_agent
 from tests.portal.test_uploads import pdf_file

@@ -75,7 +75,7 @@ def logged_in_page(assistant: Assistant, email: str, password: str) -> str:
 def test_the_widget_token_verifies_the_chat_without_a_code(assistant: Assistant):
     choose_password(assistant, CLAIRE, PASSWORD)
     page = logged_in_page(assistant, CLAIRE, PASSWORD)
-    assert "Bonjour Dupont" in page and "412,50 €" in page
+    assert "Bonjour Dupont" in page and "412,50\u00a0€" in page
     token = re.search(r'data-session-token="([^"]+)"', page).group(1)
     tenant = sender()
 

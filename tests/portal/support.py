@@ -23,8 +23,8 @@ from sanic import Sanic
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from bot.app import create_app
 from bot.mail.mailbox import ReceivedEmail, read_mailbox
-from bot.portal.api.app import create_app
 from bot.portal.models import Account, Base, Household, OutboxEmail, utcnow
 from bot.portal.services.tenant_login import mint_widget_token
 from bot.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.errors import Conflict
+from bot.errors import Conflict
 from bot.portal.models import AccountStatus, ConversationGrant, OneTimeToken, TokenPurpose, utcnow
 from bot.portal.services import account_changes
 from bot.portal.services.passwords import verify_password

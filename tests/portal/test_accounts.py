@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.errors import Conflict, NotFound, TokenInvalid
+from bot.errors import Conflict, NotFound, TokenInvalid
 from bot.portal.models import AccountStatus, Household, TokenPurpose
 from bot.portal.services import accounts, recovery
 from bot.portal.services.tokens import find_valid_token

@@ -30,7 +30,7 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy import select
 
 import bot.portal.api
-from bot.portal.api.app import create_app
+from bot.app import create_app
 from bot.portal.bootstrap import prepare_database
 from bot.portal.db import create_engine, session_factory
 from bot.portal.models import Account, utcnow

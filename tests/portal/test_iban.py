@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
 from bot.portal.services.iban import check_iban, mask_iban, normalise_iban
 
 

@@ -17,14 +17,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
+from bot.policy.french_dates import format_french_date, today_in_france
 from bot.portal.models import (
     CertificateStatus,
     Household,
     InsuranceCertificate,
 )
 from bot.portal.services import insurance
-from bot.portal.services.french_dates import format_french_date, today_in_france
 from bot.portal.services.insurers import INSURERS, normalise_insurer
 from bot.settings import Settings
 from tests.portal.support import Mailbox, Portal, outbox, verify_conversation, words

@@ -14,8 +14,9 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
+from bot.app import jobs
 from bot.cli import build_parser
-from bot.portal import jobs
+from bot.policy.french_dates import today_in_france
 from bot.portal.models import (
     AccountStatus,
     DirectDebitDraft,
@@ -24,7 +25,6 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services.direct_debit import remember_iban
-from bot.portal.services.french_dates import today_in_france
 from bot.settings import PROJECT_ROOT, Settings
 from tests.portal.support import Mailbox, Portal, accounts_of, outbox, words
 

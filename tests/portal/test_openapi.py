@@ -15,7 +15,7 @@ import yaml
 from sanic import Sanic
 
 import bot.portal.api
-from bot.portal.api.app import create_app
+from bot.app import create_app
 from bot.settings import Settings
 from tests.portal.support import MARTIN, Portal
 

@@ -19,10 +19,11 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.portal.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound
+from bot.policy.money import format_eur, parse_amount
 from bot.portal.models import Lease, OutboxEmail, Payment, PaymentStatus, utcnow
 from bot.portal.payments import systempay
-from bot.portal.services.payment_rules import choose_lease, format_eur, parse_amount
+from bot.portal.services.payment_rules import choose_lease
 from tests.portal.support import (
     Mailbox,
     Portal,
@@ -101,8 +102,8 @@ def test_amounts_that_are_refused(typed, code):
 
 
 def test_amount_formatting_is_french():
-    assert format_eur(Decimal("412.5")) == "412,50 €"
-    assert format_eur(Decimal("1234567.891")) == "1 234 567,89 €"
+    assert format_eur(Decimal("412.5")) == "412,50\u00a0€"
+    assert format_eur(Decimal("1234567.891")) == "1\u202f234\u202f567,89\u00a0€"
 
 
 def test_the_lease_is_chosen_by_reference_or_is_the_only_one():
@@ -239,7 +240,7 @@ async def test_a_verified_tenant_pays_the_balance_once_however_often_the_platfor
     page = await portal.open_link(offer["payment_url"])
     assert page.status_code == 200
     assert page.headers["referrer-policy"] == "no-referrer"
-    assert "412,50 €" in page.text and "Logement" in page.text
+    assert "412,50\u00a0€" in page.text and "Logement" in page.text
     action, form = payment_form(page.text)
     assert action == portal.settings.payment_platform_url
     assert systempay.verify(form, portal.settings.systempay_key)
@@ -263,7 +264,7 @@ async def test_a_verified_tenant_pays_the_balance_once_however_often_the_platfor
     # The platform shows the amount; the tester accepts; the IPN reaches the portal.
     platform = await portal.client.post(action, data=form, headers={"Accept": "text/html"})
     assert platform.status_code == 200
-    assert "412,50 €" in platform.text and "Accepter" in platform.text
+    assert "412,50\u00a0€" in platform.text and "Accepter" in platform.text
     back = await decide(portal, platform, "AUTHORISED")
     assert back.status_code == 303
     assert back.headers["location"].startswith(

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.errors import RateLimited
+from bot.errors import RateLimited
 from bot.portal.models import RateLimitCounter
 from bot.portal.services import ratelimit
 from tests.portal.support import MARTIN, Portal

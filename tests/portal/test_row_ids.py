@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sanic import Sanic
 
-from bot.portal.api.app import create_app
-from bot.portal.api.inputs import MAX_ID, int_field, row_id
-from bot.portal.errors import InvalidInput
+from bot.app import create_app
+from bot.errors import InvalidInput
 from bot.settings import Settings
+from bot.web.inputs import MAX_ID, int_field, row_id
 from tests.portal.support import Portal, verify_conversation
 
 CLAIRE = "claire.dupont@example.org"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.portal.errors import TokenInvalid
+from bot.errors import TokenInvalid
 from bot.portal.models import Account, AccountStatus, utcnow
 from bot.portal.services import tenant_login
 from bot.portal.services.passwords import hash_password
@@ -319,7 +319,7 @@ async def test_page_shows_the_leases_the_unpaid_rent_and_the_widget(portal: Port
     page = await portal.client.get(HOME, headers=HTML)
 
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    assert "Bonjour Dupont" in page.text and "412,50 €" in page.text
+    assert "Bonjour Dupont" in page.text and "412,50\u00a0€" in page.text
     assert "Loyer impayé" in page.text and "chargé de clientèle" in page.text
     assert 'href="/espace-locataire/desinscription">désinscription</a>' in page.text
     assert 'action="/espace-locataire/deconnexion"' in page.text
@@ -340,7 +340,9 @@ async def test_page_without_anything_due_has_no_unpaid_notice(portal: Portal) ->
 
     page = await portal.client.get(HOME, headers=HTML)
 
-    assert "Bonjour Nguyen" in page.text and "Appartement" in page.text and "45,00 €" in page.text
+    assert (
+        "Bonjour Nguyen" in page.text and "Appartement" in page.text and "45,00\u00a0€" in page.text
+    )
     assert "Loyer impayé" not in page.text and "Votre compte locataire est à jour" in page.text
 
 

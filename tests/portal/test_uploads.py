@@ -26,7 +26,7 @@ from pypdf.generic import (
 )
 from sqlalchemy import select, update
 
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
 from bot.portal.models import StoredUpload, UploadSlot, utcnow
 from bot.portal.services import uploads
 from tests.portal.support import Portal, verify_conversation, words

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.errors import InvalidInput, NotAuthenticated, TokenInvalid
+from bot.errors import InvalidInput, NotAuthenticated, TokenInvalid
 from bot.portal.models import Account, ConversationGrant, utcnow
 from bot.portal.models.widget_token import RedeemedWidgetToken
 from bot.portal.services import tenant_login, verification

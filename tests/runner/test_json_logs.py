@@ -218,7 +218,7 @@ def test_the_production_action_server_is_not_ready_without_portal(
 
 @pytest.fixture(scope="module")
 def production_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    """``python -m bot.portal`` in production on a SQLite file of its own."""
+    """``python -m bot.app`` in production on a SQLite file of its own."""
     root = tmp_path_factory.mktemp("json-portal")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PORTAL_DATABASE_URL"}
@@ -230,7 +230,7 @@ def production_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         "PYTHONUNBUFFERED": "1",
     }
     yield from served(
-        [sys.executable, "-m", "bot.portal"],
+        [sys.executable, "-m", "bot.app"],
         cwd=PROJECT_ROOT,
         env=env,
         port=port,

@@ -26,7 +26,7 @@ from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from sanic import Sanic
 
-from bot.portal.api.app import create_app
+from bot.app import create_app
 from bot.runner import rasa_probes
 from bot.runner.action_server import create_action_app
 from bot.settings import Settings

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.errors import Conflict, InvalidInput
+from bot.errors import Conflict, InvalidInput
 from bot.portal.models import StaffAccount, StaffRole, utcnow
 from bot.settings import Settings
 from bot.staff.errors import LastAdmin, StaffEmailTaken, StaffNotAllowed, StaffNotFound

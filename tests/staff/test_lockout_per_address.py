@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.errors import RateLimited
+from bot.errors import RateLimited
 from bot.portal.models import utcnow
 from bot.settings import Settings
 from bot.staff.services import accounts

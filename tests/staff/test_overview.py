@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
+from bot.policy.french_dates import FRANCE, today_in_france
 from bot.portal.models import ConversationSummary, utcnow
-from bot.portal.services.french_dates import FRANCE, today_in_france
-from bot.portal.templating import environment
 from bot.staff.overview import charts, metrics
 from bot.staff.overview.topics import top_topics
+from bot.staff.templating import staff_templates
 from bot.staff.transcripts.synthetic import Turn, conversation_rows
 from bot.staff.transcripts.tracker import TrackerStore
 from tests.portal.support import Portal
@@ -226,7 +226,7 @@ async def test_rates_are_percentages_of_the_period_with_one_decimal_when_small(
 
     assert (now.fallback.count, now.fallback.total, now.handoff.count) == (34, 280, 1)
     assert round(now.fallback.percent) == 12 and before.fallback.percent is None
-    macros = environment().get_template("staff/overview_charts.html").module
+    macros = staff_templates.environment.get_template("staff/overview_charts.html").module
     assert str(macros.share_of(now.fallback)) == "12 % (34 sur 280)"
     assert str(macros.share_of(now.handoff)) == "0,4 % (1 sur 280)"
     assert str(macros.percent(metrics.Share(1, 20))) == "5 %"

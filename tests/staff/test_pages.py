@@ -14,7 +14,7 @@ from sanic import Sanic
 from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.api.app import create_app
+from bot.app import create_app
 from bot.portal.models import StaffAccount, utcnow
 from bot.portal.services import tenant_login
 from bot.settings import Settings

@@ -11,7 +11,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import sessionmaker
 
-from bot.portal.jobs import run_daily_jobs
+from bot.app.jobs import run_daily_jobs
+from bot.policy.french_dates import FRANCE, today_in_france
 from bot.portal.models import (
     ConversationGrant,
     ConversationSummary,
@@ -20,7 +21,6 @@ from bot.portal.models import (
     ReviewStatus,
     utcnow,
 )
-from bot.portal.services.french_dates import FRANCE, today_in_france
 from bot.settings import Settings
 from bot.staff.retention import tracker_writes
 from bot.staff.retention.transcripts import purge_expired_transcripts

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 
 from bot.portal.models import StaffAccount, utcnow
-from bot.portal.services import tenant_login, web_security
+from bot.portal.services import signing, tenant_login
 from bot.settings import Settings
 from bot.staff.services import sessions
 from bot.staff.services.sessions import IDLE_TIMEOUT, MAX_AGE
+from bot.web import cookies
 
 PURPOSE = "staff-login-cookie"
 
@@ -22,9 +23,7 @@ def agent() -> StaffAccount:
 
 def claims(settings: Settings, cookie: str, minutes: float = 0):
     now = utcnow() + timedelta(minutes=minutes)
-    return web_security.read_session_cookie(
-        settings=settings, purpose=PURPOSE, cookie=cookie, now=now
-    )
+    return signing.read_session_cookie(settings=settings, purpose=PURPOSE, cookie=cookie, now=now)
 
 
 def test_cookie_round_trip_idle_expiry_and_maximum_age(
@@ -67,7 +66,7 @@ def test_csrf_token_is_bound_to_the_secret_and_the_staff_member(
     settings: Settings, agent: StaffAccount
 ) -> None:
     other = StaffAccount(id=4)
-    secret = web_security.new_csrf_secret()
+    secret = signing.new_csrf_secret()
     token = sessions.csrf_token(settings=settings, secret=secret, account=agent)
 
     assert sessions.csrf_valid(settings=settings, secret=secret, token=token, account=agent)
@@ -94,6 +93,6 @@ def test_cookie_attributes(settings: Settings, env: str, secure: bool) -> None:
 
 @pytest.mark.parametrize(("current", "kept"), [("abc", True), ("", False), ("x" * 101, False)])
 def test_usable_csrf_secret(current: str, kept: bool) -> None:
-    secret, fresh = web_security.usable_csrf_secret(current)
+    secret, fresh = cookies.usable_csrf_secret(current)
 
     assert (secret == current) is kept and fresh is not kept and secret

@@ -20,9 +20,9 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 from sqlalchemy.orm import sessionmaker
 
+from bot.policy.french_dates import FRANCE
+from bot.policy.opening_hours import DAY_NAMES, is_public_holiday
 from bot.portal.models import HandoffRequest, utcnow
-from bot.portal.services.french_dates import FRANCE
-from bot.portal.services.opening_hours import DAY_NAMES
 from bot.settings import Settings
 from bot.staff.services import accounts
 from bot.staff.takeover import transcript
@@ -241,8 +241,15 @@ async def test_asking_again_updates_the_open_request(portal: Portal) -> None:
 
 
 async def test_the_handoff_answer_says_when_staff_are_there(portal: Portal) -> None:
-    # Open only on the day after tomorrow, 10:00 to 11:00: closed now, whatever the time.
-    day = (datetime.now(FRANCE) + timedelta(days=2)).weekday()
+    # Open only one day, 10:00 to 11:00, two to six days ahead and not a public holiday:
+    # closed now, whatever the time, and the next opening is that day this week.
+    today = datetime.now(FRANCE).date()
+    ahead = next(
+        today + timedelta(days=n)
+        for n in range(2, 7)
+        if not is_public_holiday(today + timedelta(days=n))
+    )
+    day = ahead.weekday()
     hours = f"{DAY_NAMES[day][:3]} 10:00-11:00"
     portal.app.ctx.settings = portal.settings.with_overrides(staff_opening_hours=hours)
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.policy.french_dates import FRANCE
 from bot.portal.models import (
     Account,
     ConversationGrant,
@@ -29,7 +30,6 @@ from bot.portal.models import (
     ReviewStatus,
     utcnow,
 )
-from bot.portal.services.french_dates import FRANCE
 from bot.settings import Settings, rasa_tracker_url
 from bot.staff.transcripts import annotations, index, queries
 from bot.staff.transcripts.digest import fold
@@ -711,7 +711,7 @@ def test_folding_ignores_case_accents_and_spacing() -> None:
 async def test_the_daily_jobs_catch_the_index_up(
     sessions: sessionmaker, portal_settings: Settings, rasa: RasaEvents
 ) -> None:
-    from bot.portal import jobs  # the portal's job list, which names this one
+    from bot.app import jobs  # the daily job list, which names this one
 
     await rasa.talk("web-1", HELLO, start=at(1))
     await rasa.talk("web-2", HELLO, start=at(2))

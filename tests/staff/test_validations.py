@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload, sessionmaker
 
-from bot.portal.errors import Conflict, InvalidInput
+from bot.errors import Conflict, InvalidInput
+from bot.policy.french_dates import today_in_france
 from bot.portal.models import (
     CertificateStatus,
     DirectDebitRequest,
@@ -27,7 +28,6 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services import direct_debit, insurance, uploads
-from bot.portal.services.french_dates import today_in_france
 from bot.settings import Settings
 from bot.staff.errors import StaffNotAllowed
 from bot.staff.services import direct_debit_decisions, validation_queue, validations

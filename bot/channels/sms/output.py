@@ -17,8 +17,9 @@ from rasa.core.channels.channel import OutputChannel
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from bot.channels.common import RetriesExhausted, button_payload, button_title, send_with_retries
+from bot.channels.buttons import button_payload, button_title
 from bot.channels.identity import local_id
+from bot.channels.retries import RetriesExhausted, send_with_retries
 from bot.channels.sms.log_safe import loggable_sid, mask_phone
 from bot.channels.sms.memory import ChoiceMemory
 from bot.channels.sms.opt_outs import OptOutStore

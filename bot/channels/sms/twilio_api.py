@@ -15,7 +15,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from bot.channels.common import Backoff
+from bot.channels.retries import Backoff
 
 #: Twilio's error for a number that opted out on Twilio's side.
 TWILIO_UNSUBSCRIBED = 21610

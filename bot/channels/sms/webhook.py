@@ -36,7 +36,6 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.common import webhook_blueprint
 from bot.channels.limits import message_limit
 from bot.channels.sms.handling import OnNewMessage, SmsHandler
 from bot.channels.sms.inbound import InboundSms, twilio_form
@@ -48,6 +47,7 @@ from bot.channels.sms.text import SMS_PART_LIMIT
 from bot.channels.sms.twilio_api import DEFAULT_RETRY, RetryPolicy, TwilioAccount
 from bot.channels.sms.wording import load_wording
 from bot.channels.state import ChannelState, StateUnavailable
+from bot.channels.webhooks import webhook_blueprint
 from bot.settings import MESSAGE_MAX_CHARS, Settings
 
 logger = logging.getLogger(__name__)

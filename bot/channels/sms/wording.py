@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rasa.shared.exceptions import RasaException
 
-from bot.channels.common import MESSAGES_FILE, channel_wording
+from bot.channels.wording import MESSAGES_FILE, channel_wording
 
 
 @dataclass(frozen=True)

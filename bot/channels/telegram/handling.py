@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 #: What the domain tells the tenant to write once a file is sent: the form then checks.
-FILE_SENT_TEXT = "c'est envoyé"
+FILE_SENT_TEXT = channel_messages()["file_sent"]
 #: Telegram commands and what Rasa receives instead (``/start`` opens every chat).
 COMMANDS = {"start": "/greet"}
 

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 
-from bot.channels.common import Backoff, channel_wording
 from bot.channels.identity import local_id
+from bot.channels.retries import Backoff
 from bot.channels.state import ChannelState
 from bot.channels.telegram.attachments import find_upload_link
 from bot.channels.telegram.bot_api import close_bot
@@ -31,6 +31,7 @@ from bot.channels.telegram.memory import (
 )
 from bot.channels.telegram.rendering import callback_payloads, inline_keyboard, split_text
 from bot.channels.telegram.retries import SendFailed, call_bot_api
+from bot.channels.wording import channel_wording
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.channels.common import button_payload, button_title
+from bot.channels.buttons import button_payload, button_title
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> Iterable[str]:

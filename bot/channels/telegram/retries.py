@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.channels.common import Backoff, RetriesExhausted, send_with_retries
+from bot.channels.retries import Backoff, RetriesExhausted, send_with_retries
 
 logger = logging.getLogger(__name__)
 

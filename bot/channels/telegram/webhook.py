@@ -22,7 +22,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Update
 
-from bot.channels.common import webhook_blueprint
 from bot.channels.limits import message_limit
 from bot.channels.state import ChannelState
 from bot.channels.telegram.attachments import FileForwarder
@@ -30,6 +29,7 @@ from bot.channels.telegram.bot_api import check_secret_token, make_bot
 from bot.channels.telegram.handling import OnNewMessage, UpdateHandler
 from bot.channels.telegram.memory import MAX_UPDATES_REMEMBERED, UpdateLedger
 from bot.channels.telegram.output import TelegramOutput
+from bot.channels.webhooks import webhook_blueprint
 from bot.settings import MESSAGE_MAX_CHARS, Settings
 
 logger = logging.getLogger(__name__)

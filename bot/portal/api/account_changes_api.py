@@ -13,8 +13,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import conversation_id, json_object, text_field
 from bot.portal.services import account_changes
+from bot.web.inputs import conversation_id, json_object, text_field
 
 bp = Blueprint("account_changes_api", url_prefix="/api/v1")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html
 
-from bot.portal.api.inputs import form_field
-from bot.portal.errors import Conflict, TokenInvalid
+from bot.errors import Conflict, TokenInvalid
 from bot.portal.services import account_changes
 from bot.portal.templating import render
+from bot.web.inputs import form_field
 
 bp = Blueprint("account_pages")
 

@@ -10,7 +10,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import NotAuthenticated
+from bot.errors import NotAuthenticated
 from bot.portal.models import ConversationGrant
 from bot.portal.services.verification import current_grant
 
@@ -23,7 +23,7 @@ def service_token_required(handler: Handler) -> Handler:
         expected = request.app.ctx.settings.service_token
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise NotAuthenticated("Jeton de service absent ou invalide.")
+            raise NotAuthenticated(variant="service_token")
         return await handler(request, *args, **kwargs)
 
     return wrapper

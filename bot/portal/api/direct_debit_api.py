@@ -16,12 +16,12 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
+from bot.errors import InvalidInput
+from bot.policy.landlord import DEBIT_DAYS
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import conversation_id, int_field, json_object, text_field
-from bot.portal.errors import InvalidInput
-from bot.portal.models import DEBIT_DAYS
 from bot.portal.services import direct_debit
 from bot.portal.services.iban import check_iban, mask_iban
+from bot.web.inputs import conversation_id, int_field, json_object, text_field
 
 bp = Blueprint("direct_debit_api", url_prefix="/api/v1")
 
@@ -31,11 +31,7 @@ def _references(body: dict[str, Any]) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidInput(
-            "Le champ « leases » doit être une liste de références.",
-            code="wrong_type",
-            field="leases",
-        )
+        raise InvalidInput(code="wrong_type", variant="references", field="leases")
     return value
 
 

@@ -4,7 +4,7 @@
 waiting for staff, and the insurers to offer as buttons; ``POST /api/v1/insurance-checks/date``
 checks a validity date as the tenant types it; ``POST /api/v1/insurance-submissions`` records
 the update (certificate PDF sent beforehand through ``POST /api/v1/uploads`` with the purpose
-``insurance_certificate``) for staff to validate within 48 h.
+``insurance_certificate``) for staff to validate within ``landlord.VALIDATION_DELAY_HOURS``.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import int_field, json_object, text_field
-from bot.portal.errors import NotFound
-from bot.portal.models import InsuranceCertificate
-from bot.portal.services import insurance
-from bot.portal.services.french_dates import (
+from bot.errors import NotFound
+from bot.policy import landlord
+from bot.policy.french_dates import (
     format_french_date,
     parse_validity_date,
     today_in_france,
 )
+from bot.portal.api.auth import service_token_required, verified_grant
+from bot.portal.models import InsuranceCertificate
+from bot.portal.services import insurance
 from bot.portal.services.insurers import INSURERS, normalise_insurer
+from bot.web.inputs import int_field, json_object, text_field
 
 bp = Blueprint("insurance_api", url_prefix="/api/v1")
 
@@ -64,7 +65,7 @@ async def show(request: Request) -> HTTPResponse:
                 "purpose": insurance.UPLOAD_PURPOSE,
                 "kinds": sorted(insurance.UPLOAD_KINDS),
             },
-            "validation_delay_hours": insurance.VALIDATION_DELAY_HOURS,
+            "validation_delay_hours": landlord.VALIDATION_DELAY_HOURS,
         }
     )
 
@@ -97,7 +98,7 @@ _FIELD_RULES = {
 async def check_field(request: Request, field: str) -> HTTPResponse:
     rule = _FIELD_RULES.get(field)
     if rule is None:
-        raise NotFound("Champ inconnu.", code="unknown_field")
+        raise NotFound(code="unknown_field")
     async with request.app.ctx.sessions() as session:
         await verified_grant(request, session)
     return json({"value": rule(text_field(json_object(request), "text"))})
@@ -116,9 +117,7 @@ async def create(request: Request) -> HTTPResponse:
             insurer=text_field(body, "insurer"),
             policy_number=text_field(body, "policy_number"),
             valid_until=text_field(body, "valid_until"),
-            upload_slot_id=int_field(
-                body, "upload_slot_id", missing="Joignez l'attestation d'assurance au format PDF."
-            ),
+            upload_slot_id=int_field(body, "upload_slot_id", missing="certificate"),
         )
     request.app.ctx.outbox_wakeup.set()
     return json(
@@ -129,7 +128,7 @@ async def create(request: Request) -> HTTPResponse:
             "policy_number": certificate.policy_number,
             "valid_until": certificate.valid_until.isoformat(),
             "valid_until_text": format_french_date(certificate.valid_until),
-            "validation_delay_hours": insurance.VALIDATION_DELAY_HOURS,
+            "validation_delay_hours": landlord.VALIDATION_DELAY_HOURS,
         },
         status=201,
     )

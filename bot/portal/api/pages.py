@@ -5,13 +5,13 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html
 
-from bot.portal.api.inputs import form_field
-from bot.portal.errors import InvalidInput, TokenInvalid
+from bot.errors import InvalidInput, TokenInvalid
+from bot.policy.rules import PASSWORD_RULES
 from bot.portal.models import TokenPurpose
 from bot.portal.services import recovery, registration
-from bot.portal.services.rules import PASSWORD_RULES
 from bot.portal.services.tokens import find_valid_token
 from bot.portal.templating import render
+from bot.web.inputs import form_field
 
 bp = Blueprint("pages")
 
@@ -61,9 +61,7 @@ async def _submit_form(request: Request, kind: str) -> HTTPResponse:
     service = registration.activate if kind == "activation" else recovery.reset_password
     try:
         if password != confirmation:
-            raise InvalidInput(
-                "Les deux mots de passe saisis sont différents.", field="confirmation"
-            )
+            raise InvalidInput(variant="passwords_differ", field="confirmation")
         async with request.app.ctx.sessions.begin() as session:
             account = await service(
                 session=session, settings=request.app.ctx.settings, token=token, password=password

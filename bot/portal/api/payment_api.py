@@ -14,12 +14,12 @@ from urllib.parse import parse_qsl
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, json
 
+from bot.errors import InvalidInput
+from bot.policy.money import format_eur
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import conversation_id, json_object, text_field
-from bot.portal.errors import InvalidInput
 from bot.portal.services import payments
-from bot.portal.services.payment_rules import format_eur
 from bot.portal.templating import render
+from bot.web.inputs import conversation_id, json_object, text_field
 
 bp = Blueprint("payments")
 
@@ -42,21 +42,21 @@ def platform_fields(request: Request) -> dict[str, str]:
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
-            raise InvalidInput("Formulaire attendu.", code="bad_form")
+            raise InvalidInput(code="bad_form")
         try:
             text = (request.body or b"").decode("utf-8")
         except UnicodeDecodeError as error:
-            raise InvalidInput("Formulaire mal encodé.", code="bad_form") from error
+            raise InvalidInput(code="bad_form", variant="encoding") from error
     else:
         text = request.query_string
     try:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except ValueError as error:
-        raise InvalidInput("Trop de champs.", code="too_many_fields") from error
+        raise InvalidInput(code="too_many_fields") from error
     fields: dict[str, str] = {}
     for name, value in pairs:
         if len(value) > MAX_VALUE_LENGTH:
-            raise InvalidInput("Valeur trop longue.", code="too_long")
+            raise InvalidInput(code="too_long")
         fields.setdefault(name, value)
     return fields
 

@@ -28,9 +28,10 @@ import httpx
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, json, redirect
 
+from bot.errors import message_text
+from bot.policy.money import format_eur
 from bot.portal.api.payment_api import platform_fields
 from bot.portal.payments import systempay
-from bot.portal.services.payment_rules import format_eur
 from bot.portal.services.payments import NOTIFICATION_PATH
 from bot.portal.templating import render
 from bot.settings import Settings
@@ -40,11 +41,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("systempay_sandbox")
 
 PREFIX = "/dev/systempay"
-DECISIONS = {
-    "AUTHORISED": "Accepter le paiement",
-    "REFUSED": "Refuser le paiement",
-    "ABANDONED": "Abandonner",
-}
+#: The tester's choices (``payments/sandbox.html`` words them).
+DECISIONS = ("AUTHORISED", "REFUSED", "ABANDONED")
 #: ``vads_result`` and ``vads_auth_result`` the platform returns with each verdict.
 RESULT_CODES = {"AUTHORISED": ("00", "00"), "REFUSED": ("05", "05"), "ABANDONED": ("17", "")}
 REQUIRED = (
@@ -71,29 +69,30 @@ TEST_CARD = {
 NOTIFICATION_TIMEOUT = 10.0
 
 
-def form_problem(fields: dict[str, str], settings: Settings) -> str:
-    """Why the platform would reject this form (French, for the tester), or ``""``."""
+def form_problem(fields: dict[str, str], settings: Settings) -> tuple[str, str]:
+    """Why the platform would reject this form, and the field missing if that is why;
+    ``("", "")`` when it would not. ``payments/sandbox_refused.html`` words the reason."""
     missing = [name for name in REQUIRED if not fields.get(name)]
     if missing:
-        return f"champ {missing[0]} absent"
+        return "missing_field", missing[0]
     if not systempay.verify(fields, settings.systempay_key):
         log.warning(
             "sandbox: payment form with an invalid signature (trans_id=%s)",
             re.sub(r"\W", "?", fields["vads_trans_id"][:10]),
         )
-        return "signature invalide"
+        return "bad_signature", ""
     checks = (
-        (fields["vads_site_id"] == settings.systempay_site_id, "boutique inconnue"),
-        (fields["vads_ctx_mode"] == settings.systempay_mode, "mode inattendu"),
-        (fields["vads_version"] == systempay.VERSION, "version du protocole inconnue"),
-        (fields["vads_currency"] == systempay.CURRENCY_EUR, "devise non acceptée"),
-        (fields["vads_page_action"] == "PAYMENT", "action inconnue"),
-        (fields["vads_payment_config"] == "SINGLE", "paiement en une fois seulement"),
-        (fields["vads_amount"].isdigit() and int(fields["vads_amount"]) > 0, "montant invalide"),
-        (re.fullmatch(r"\d{6}", fields["vads_trans_id"]) is not None, "identifiant invalide"),
-        (re.fullmatch(r"\d{14}", fields["vads_trans_date"]) is not None, "date invalide"),
+        (fields["vads_site_id"] == settings.systempay_site_id, "unknown_shop"),
+        (fields["vads_ctx_mode"] == settings.systempay_mode, "unexpected_mode"),
+        (fields["vads_version"] == systempay.VERSION, "unknown_version"),
+        (fields["vads_currency"] == systempay.CURRENCY_EUR, "currency_refused"),
+        (fields["vads_page_action"] == "PAYMENT", "unknown_action"),
+        (fields["vads_payment_config"] == "SINGLE", "single_payment_only"),
+        (fields["vads_amount"].isdigit() and int(fields["vads_amount"]) > 0, "bad_amount"),
+        (re.fullmatch(r"\d{6}", fields["vads_trans_id"]) is not None, "bad_trans_id"),
+        (re.fullmatch(r"\d{14}", fields["vads_trans_date"]) is not None, "bad_date"),
     )
-    return next((reason for ok, reason in checks if not ok), "")
+    return next(((reason, "") for ok, reason in checks if not ok), ("", ""))
 
 
 def result_fields(fields: dict[str, str], decision: str, key: str) -> tuple[dict, dict]:
@@ -137,17 +136,17 @@ async def _notify(request: Request, url: str, fields: dict[str, str]) -> int | N
     return status
 
 
-def _refused(reason: str) -> HTTPResponse:
-    return html(render("payments/sandbox_refused.html", reason=reason), status=400)
+def _refused(reason: str, field: str = "") -> HTTPResponse:
+    return html(render("payments/sandbox_refused.html", reason=reason, field=field), status=400)
 
 
 @bp.post(PREFIX)
 async def payment_page(request: Request) -> HTTPResponse:
     settings: Settings = request.app.ctx.settings
     fields = platform_fields(request)
-    problem = form_problem(fields, settings)
-    if problem:
-        return _refused(problem)
+    reason, field = form_problem(fields, settings)
+    if reason:
+        return _refused(reason, field)
     return html(
         render(
             "payments/sandbox.html",
@@ -158,7 +157,7 @@ async def payment_page(request: Request) -> HTTPResponse:
             trans_id=fields["vads_trans_id"],
             action=f"{PREFIX}/decision",
             fields={**systempay.vads_fields(fields), "signature": fields["signature"]},
-            decisions=list(DECISIONS.items()),
+            decisions=DECISIONS,
         ),
         headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
     )
@@ -169,13 +168,13 @@ async def decide(request: Request) -> HTTPResponse:
     settings: Settings = request.app.ctx.settings
     fields = platform_fields(request)
     decision = fields.pop("decision", "")
-    problem = form_problem(fields, settings)
-    if problem or decision not in DECISIONS:
-        return _refused(problem or "choix inconnu")
+    reason, field = form_problem(fields, settings)
+    if reason or decision not in DECISIONS:
+        return _refused(reason or "unknown_decision", field)
     ipn, back = result_fields(fields, decision, settings.systempay_key)
     check_url = fields.get("vads_url_check") or settings.public_base_url + NOTIFICATION_PATH
     if not check_url.startswith(("http://", "https://")):
-        return _refused("adresse de notification invalide")
+        return _refused("bad_notification_url")
     ipn_status = await _notify(request, check_url, ipn)
     return_url = fields.get("vads_url_return", "")
     if decision == "ABANDONED" and fields.get("vads_url_cancel"):
@@ -198,7 +197,8 @@ async def replay(request: Request) -> HTTPResponse:
     """Send the newest notification again, unchanged (the platform retries on failures)."""
     sent = _sent(request)
     if not sent:
-        return json({"error": "not_found", "message": "Aucune notification envoyée."}, status=404)
+        message = message_text("not_found.notification")
+        return json({"error": "not_found", "message": message}, status=404)
     latest = sent[0]
     status = await _notify(request, latest["url"], latest["fields"])
     return json({"url": latest["url"], "status_code": status})

@@ -13,14 +13,15 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.api.inputs import form_field
-from bot.portal.errors import InvalidInput, RateLimited
+from bot.errors import InvalidInput, RateLimited
+from bot.policy.money import format_eur
 from bot.portal.models import Account, Household, Lease, utcnow
-from bot.portal.services import accounts, balance, tenant_login, web_security
-from bot.portal.services.payment_rules import format_eur
+from bot.portal.services import accounts, balance, tenant_login
 from bot.portal.services.tenant_login import CSRF_COOKIE, LOGIN_COOKIE, LOGIN_IDLE, LoginCookie
 from bot.portal.templating import render
 from bot.settings import Settings
+from bot.web import cookies
+from bot.web.inputs import client_ip, form_field
 
 bp = Blueprint("tenant_pages")
 
@@ -39,7 +40,7 @@ def _set_cookie(
     response: HTTPResponse, name: str, value: str, settings: Settings, *, max_age: int | None
 ) -> None:
     attributes = tenant_login.cookie_attributes(settings=settings)
-    web_security.set_cookie(response, name, value, attributes, max_age=max_age)
+    cookies.set_cookie(response, name, value, attributes, max_age=max_age)
 
 
 def _clear_login(response: HTTPResponse, settings: Settings) -> HTTPResponse:
@@ -50,7 +51,7 @@ def _clear_login(response: HTTPResponse, settings: Settings) -> HTTPResponse:
 def _page(request: Request, template: str, *, status: int = 200, **context: object) -> HTTPResponse:
     """A tenant page whose forms carry the CSRF token of the browser's CSRF cookie (set if new)."""
     settings: Settings = request.app.ctx.settings
-    secret, fresh = web_security.usable_csrf_secret(request.cookies.get(CSRF_COOKIE, ""))
+    secret, fresh = cookies.usable_csrf_secret(request.cookies.get(CSRF_COOKIE, ""))
     csrf = tenant_login.csrf_token(settings=settings, secret=secret)
     response = html(render(template, csrf=csrf, **context), status=status, headers=_HEADERS)
     if fresh:
@@ -136,7 +137,7 @@ async def login_submit(request: Request) -> HTTPResponse:
                 settings=settings,
                 email=email,
                 password=password,
-                client_ip=web_security.client_ip(request),
+                client_ip=client_ip(request),
             )
     except RateLimited:
         return _login_form(request, status=429, problem="rate_limited", email=email)

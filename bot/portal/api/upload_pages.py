@@ -9,12 +9,12 @@ a used, expired or unknown link gets a 410 page.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html
 
-from bot.portal.errors import InvalidInput, TokenInvalid
+from bot.errors import InvalidInput, TokenInvalid
+from bot.policy.french_dates import format_french_datetime
 from bot.portal.models import UploadSlot
 from bot.portal.services import uploads
 from bot.portal.templating import render
@@ -24,7 +24,6 @@ bp = Blueprint("upload_pages")
 
 FILE_FIELD = "fichier"
 _ACCEPT = {"pdf": "application/pdf,.pdf", "image": "image/png,image/jpeg,.png,.jpg,.jpeg"}
-_LOCAL_TIME = ZoneInfo("Europe/Paris")
 # The token is in the URL: never leak it to another site through the Referer header.
 _HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
@@ -42,7 +41,7 @@ def size_label(size: int) -> str:
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(_LOCAL_TIME).strftime("%d/%m/%Y à %H:%M")
+    return format_french_datetime(moment)
 
 
 def _form(

@@ -10,11 +10,11 @@ from sanic import Request
 from sanic.response import HTTPResponse, json
 from sqlalchemy import select
 
+from bot.errors import InvalidInput
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import IdBlueprint, json_object, text_field
-from bot.portal.errors import InvalidInput
 from bot.portal.models import StoredUpload
 from bot.portal.services import uploads
+from bot.web.inputs import IdBlueprint, json_object, text_field
 
 bp = IdBlueprint("uploads_api", url_prefix="/api/v1")
 
@@ -22,9 +22,7 @@ bp = IdBlueprint("uploads_api", url_prefix="/api/v1")
 def _kinds(body: dict[str, object]) -> frozenset[str]:
     kinds = body.get("kinds")
     if not isinstance(kinds, list) or not all(isinstance(kind, str) for kind in kinds):
-        raise InvalidInput(
-            "Le champ « kinds » doit être une liste de textes.", code="wrong_type", field="kinds"
-        )
+        raise InvalidInput(code="wrong_type", variant="texts", field="kinds")
     return frozenset(kinds)
 
 

@@ -11,11 +11,11 @@ from decimal import Decimal
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
+from bot.errors import InvalidInput, RateLimited, TokenInvalid, message_text
 from bot.portal.api.auth import service_token_required, verified_grant
-from bot.portal.api.inputs import conversation_id, json_object, text_field
-from bot.portal.errors import InvalidInput, RateLimited, TokenInvalid
 from bot.portal.models import Account, Household
 from bot.portal.services import balance, tenant_login, verification
+from bot.web.inputs import conversation_id, json_object, text_field
 
 bp = Blueprint("verification_api", url_prefix="/api/v1")
 
@@ -58,15 +58,15 @@ async def confirm(request: Request) -> HTTPResponse:
         return json(
             {
                 "error": "wrong_code",
-                "message": "Code incorrect.",
+                "message": message_text("wrong_code"),
                 "attempts_left": check.attempts_left,
             },
             status=400,
         )
     if check.problem == "too_many_attempts":
-        raise RateLimited("Trop de codes erronés.", code="too_many_attempts")
-    if check.problem:
-        raise TokenInvalid("Aucun code valable pour cette conversation.", code=check.problem)
+        raise RateLimited(code="too_many_attempts")
+    if check.problem:  # code_expired, no_challenge
+        raise TokenInvalid(code=check.problem)
     return json({"verified": True, "expires_at": check.grant.expires_at.isoformat()})
 
 
@@ -103,7 +103,7 @@ async def me(request: Request) -> HTTPResponse:
         account = await session.get(Account, grant.account_id)
         household = await session.get(Household, grant.household_id)
         if account is None or household is None:
-            raise InvalidInput("Compte introuvable.")
+            raise InvalidInput(variant="account")
         leases = await balance.leases_of(session=session, household_id=household.id)
         return json(
             {

@@ -16,7 +16,6 @@ from bot.portal.models.conversation_review import (
     TranscriptIndexState,
 )
 from bot.portal.models.direct_debit import (
-    DEBIT_DAYS,
     DirectDebitDraft,
     DirectDebitRequest,
     DirectDebitStatus,
@@ -35,7 +34,6 @@ from bot.portal.models.verification import ConversationGrant, VerificationChalle
 from bot.portal.models.widget_token import RedeemedWidgetToken
 
 __all__ = [
-    "DEBIT_DAYS",
     "IN_FORCE_STATUSES",
     "LIVE_STATUSES",
     "UPLOAD_KINDS",

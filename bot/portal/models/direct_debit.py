@@ -28,11 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
+from bot.policy.landlord import DEBIT_DAYS
 from bot.portal.models.base import Base, UTCDateTime, utcnow
 from bot.portal.models.encrypted import EncryptedText
-
-#: The days of the month the landlord can debit the rent (help page: "le 2, le 7 ou le 10").
-DEBIT_DAYS = (2, 7, 10)
 
 
 class DirectDebitStatus(str, enum.Enum):
@@ -56,7 +54,9 @@ _PENDING = text("status = 'pending_signature'")
 class DirectDebitRequest(Base):
     __tablename__ = "direct_debit_requests"
     __table_args__ = (
-        CheckConstraint("debit_day IN (2, 7, 10)", name="ck_direct_debit_day"),
+        CheckConstraint(
+            f"debit_day IN ({', '.join(map(str, DEBIT_DAYS))})", name="ck_direct_debit_day"
+        ),
         # At most one request waiting for its signed mandate per household, even under races.
         Index(
             "uq_direct_debit_one_pending",

@@ -3,9 +3,10 @@
 A certificate is *in force* for its household when it is ``current`` (on file in the landlord's
 records) or ``accepted`` (submitted by the tenant and validated by staff); the latest one in
 force prefills the next update. A submission starts ``pending``; staff accept it, reject it or
-ask for more information (``info_requested``) within 48 h. Accepting one makes it the only
-certificate in force: the ones it replaces become ``superseded`` (kept, as the history). After
-a request for information the tenant sends a new submission, which staff decide on instead.
+ask for more information (``info_requested``) within ``landlord.VALIDATION_DELAY_HOURS``.
+Accepting one makes it the only certificate in force: the ones it replaces become
+``superseded`` (kept, as the history). After a request for information the tenant sends a new
+submission, which staff decide on instead.
 """
 
 from __future__ import annotations

@@ -17,13 +17,14 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import Conflict, InvalidInput, NotFound, TokenInvalid
+from bot.errors import Conflict, InvalidInput, NotFound, TokenInvalid
+from bot.policy.landlord import IDENTIFIER_CHANGE_LINK_HOURS
+from bot.policy.rules import normalise_email
 from bot.portal.models import Account, AccountStatus, OneTimeToken, TokenPurpose
 from bot.portal.services import accounts, mail_limits, ratelimit, recovery, verification
 from bot.portal.services.households import live_account_by_email
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.registration import limit_attempts
-from bot.portal.services.rules import normalise_email
 from bot.portal.services.tokens import (
     consume_token,
     digest,
@@ -34,7 +35,7 @@ from bot.portal.services.tokens import (
 from bot.settings import Settings
 
 #: Long enough for a tenant to find the email in a mailbox they rarely open.
-IDENTIFIER_CHANGE_TTL = timedelta(hours=24)
+IDENTIFIER_CHANGE_TTL = timedelta(hours=IDENTIFIER_CHANGE_LINK_HOURS)
 IDENTIFIER_CHANGE_PATH = "/compte/confirmer-identifiant"
 
 
@@ -47,9 +48,9 @@ def mask_email(address: str) -> str:
 async def _active_account(*, session: AsyncSession, account_id: int) -> Account:
     account = await session.get(Account, account_id)
     if account is None:
-        raise NotFound("Compte introuvable.", code="account_not_found")
+        raise NotFound(code="account_not_found")
     if account.status != AccountStatus.ACTIVE:
-        raise Conflict("Ce compte n'est pas actif.", code="account_not_active")
+        raise Conflict(code="account_not_active")
     return account
 
 
@@ -59,12 +60,8 @@ async def _limit(
     """The identity routes' per-conversation limit, plus one per account: a tenant verified in
     several conversations still cannot use the portal to flood an address with emails."""
     await limit_attempts(session=session, settings=settings, conversation_id=conversation_id)
-    await ratelimit.hit(
-        session=session,
-        key=f"account:{account.id}",
-        limit=settings.rate_limit_per_client_number,
-        window=timedelta(minutes=settings.rate_limit_window_minutes),
-    )
+    count, window = settings.attempts_per_client_number
+    await ratelimit.hit(session=session, key=f"account:{account.id}", limit=count, window=window)
 
 
 def _new_address(raw: str) -> str:
@@ -72,7 +69,9 @@ def _new_address(raw: str) -> str:
     try:
         return normalise_email(raw)
     except InvalidInput as error:
-        raise InvalidInput(error.message, code=error.code, field="new_email") from error
+        raise InvalidInput(
+            code=error.code, variant=error.variant, field="new_email", **error.values
+        ) from error
 
 
 async def request_identifier_change(
@@ -88,9 +87,7 @@ async def request_identifier_change(
     address = _new_address(new_email)
     account = await _active_account(session=session, account_id=account_id)
     if address == account.email:
-        raise InvalidInput(
-            "Cette adresse est déjà votre identifiant.", code="same_email", field="new_email"
-        )
+        raise InvalidInput(code="same_email", field="new_email")
     await _limit(
         session=session, settings=settings, conversation_id=conversation_id, account=account
     )
@@ -121,7 +118,7 @@ async def request_identifier_change(
         to=address,
         template="identifier_change",
         link=f"{settings.public_base_url}{IDENTIFIER_CHANGE_PATH}?jeton={raw}",
-        ttl_hours=int(IDENTIFIER_CHANGE_TTL.total_seconds() // 3600),
+        ttl_hours=IDENTIFIER_CHANGE_LINK_HOURS,
     )
     return mask_email(address)
 
@@ -134,7 +131,7 @@ async def _shadow_change_link(*, session: AsyncSession, settings: Settings, to: 
         to=to,
         template="identifier_change",
         link=f"{settings.public_base_url}{IDENTIFIER_CHANGE_PATH}?jeton={raw}",
-        ttl_hours=int(IDENTIFIER_CHANGE_TTL.total_seconds() // 3600),
+        ttl_hours=IDENTIFIER_CHANGE_LINK_HOURS,
     )
 
 
@@ -161,8 +158,6 @@ async def confirm_identifier_change(
         raise TokenInvalid(code="token_invalid")
     if await live_account_by_email(session=session, email=new_email) is not None:
         raise Conflict(
-            "Cette adresse e-mail est désormais l'identifiant d'un autre espace locataire : "
-            "votre identifiant n'a pas été modifié.",
             code="email_taken",
         )
     await consume_token(session=session, raw=token, purpose=TokenPurpose.IDENTIFIER_CHANGE)

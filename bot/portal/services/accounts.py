@@ -1,5 +1,5 @@
 """Closing accounts: unsubscribing (the household may register again) and deactivation
-6 months after the move-out date (an idempotent job)."""
+``landlord.DEACTIVATION_MONTHS`` after the move-out date (an idempotent job)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,22 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import Conflict, NotFound
+from bot.errors import Conflict, NotFound
+from bot.policy.landlord import DEACTIVATION_MONTHS
 from bot.portal.models import LIVE_STATUSES, Account, AccountStatus, Household, utcnow
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.tokens import revoke_all
 from bot.settings import Settings
 
-DEACTIVATION_DELAY = relativedelta(months=6)
+DEACTIVATION_DELAY = relativedelta(months=DEACTIVATION_MONTHS)
 
 
 async def unsubscribe(*, session: AsyncSession, settings: Settings, account_id: int) -> Account:
     account = await session.get(Account, account_id)
     if account is None:
-        raise NotFound("Compte introuvable.", code="account_not_found")
+        raise NotFound(code="account_not_found")
     if account.status not in LIVE_STATUSES:
-        raise Conflict("Ce compte est déjà fermé.", code="account_closed")
+        raise Conflict(code="account_closed")
     account.status = AccountStatus.UNSUBSCRIBED
     account.closed_at = utcnow()
     await revoke_all(session=session, account_id=account.id)
@@ -41,7 +42,8 @@ def deactivation_date(move_out_date: date) -> date:
 
 
 async def deactivate_moved_out(*, session: AsyncSession, today: date) -> int:
-    """Deactivate live accounts of households that left 6 months ago or more; return the count."""
+    """Deactivate live accounts of households that left ``DEACTIVATION_DELAY`` ago or more;
+    return the count."""
     cutoff = today - DEACTIVATION_DELAY
     accounts = (
         await session.scalars(

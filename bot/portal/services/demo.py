@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.policy.rules import surname_key
 from bot.portal.models import (
     Account,
     AccountStatus,
@@ -24,7 +25,6 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services.passwords import hash_password
-from bot.portal.services.rules import surname_key
 
 
 def _household(number: str, surname: str, address: str, move_out: date | None = None) -> Household:

@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
 
-from bot.portal.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound, message_text, or_list
+from bot.policy.landlord import DEBIT_DAYS
 from bot.portal.models import (
-    DEBIT_DAYS,
     Account,
     AccountStatus,
     DirectDebitDraft,
@@ -82,7 +82,7 @@ async def profile_for_debit(
     household = await session.get(Household, household_id)
     account = await session.get(Account, account_id)
     if household is None or account is None or account.household_id != household_id:
-        raise NotFound("Compte introuvable.", code="account_not_found")
+        raise NotFound(code="account_not_found")
     leases = await leases_of(session=session, household_id=household_id)
     pending = await _pending_request(session=session, household_id=household_id)
     return DebitProfile(
@@ -103,29 +103,27 @@ async def profile_for_debit(
 def check_debit_day(day: int) -> int:
     if isinstance(day, bool) or day not in DEBIT_DAYS:
         raise InvalidInput(
-            "Le prélèvement a lieu le 2, le 7 ou le 10 du mois.",
             code="invalid_debit_day",
             field="debit_day",
+            days=or_list(message_text("debit_day", day=day) for day in DEBIT_DAYS),
         )
     return day
 
 
-def _text(value: str, *, name: str, code: str, message: str, minimum: int, maximum: int) -> str:
+def _text(value: str, *, name: str, code: str, minimum: int, maximum: int) -> str:
     cleaned = " ".join((value or "").split())
     if not minimum <= len(cleaned) <= maximum or not any(c.isalnum() for c in cleaned):
-        raise InvalidInput(message, code=code, field=name)
+        raise InvalidInput(code=code, field=name)
     return cleaned
 
 
 def _bank_name(typed: str, check: IbanCheck) -> str:
     typed = " ".join((typed or "").split())
     if len(typed) > BANK_NAME_MAX:
-        raise InvalidInput("Nom de banque trop long.", code="invalid_bank_name", field="bank_name")
+        raise InvalidInput(code="invalid_bank_name", field="bank_name")
     name = typed or check.bank_name or ""
     if not name:
-        raise InvalidInput(
-            "Indiquez le nom de votre banque.", code="missing_bank_name", field="bank_name"
-        )
+        raise InvalidInput(code="missing_bank_name", field="bank_name")
     return name
 
 
@@ -165,7 +163,7 @@ async def remember_iban(
     try:
         await session.flush()
     except IntegrityError:  # the same conversation raced itself: the other IBAN stays
-        raise Conflict("Un IBAN vient déjà d'être saisi.", code="iban_conflict") from None
+        raise Conflict(code="iban_conflict") from None
     return checked
 
 
@@ -179,7 +177,7 @@ async def drafted_iban(*, session: AsyncSession, conversation_id: str, household
         )
     )
     if draft is None:
-        raise Conflict("Saisissez à nouveau votre IBAN.", code="iban_missing")
+        raise Conflict(code="iban_missing")
     return draft.iban
 
 
@@ -250,10 +248,10 @@ async def _rib_upload_id(*, session: AsyncSession, household_id: int, slot_id: i
     except NotFound:
         slot = None
     if slot is None or slot.purpose != RIB_PURPOSE:
-        raise InvalidInput("Dépôt de RIB inconnu.", code="rib_not_found", field="rib_slot_id")
+        raise InvalidInput(code="rib_not_found", variant="slot", field="rib_slot_id")
     upload = await uploads.upload_for(session=session, slot_id=slot.id)
     if upload is None:
-        raise Conflict("Le RIB n'a pas encore été envoyé.", code="rib_not_received")
+        raise Conflict(code="rib_not_received")
     return upload.id
 
 
@@ -265,7 +263,7 @@ async def _chosen_leases(
         return leases
     chosen = [lease for lease in leases if lease.reference in set(references)]
     if len(chosen) != len(set(references)):
-        raise InvalidInput("Bail inconnu.", code="unknown_lease", field="leases")
+        raise InvalidInput(code="unknown_lease", field="leases")
     return chosen
 
 
@@ -278,9 +276,9 @@ async def _active_account(
         else await live_account_of(session=session, household_id=household_id)
     )
     if account is None or account.household_id != household_id:
-        raise NotFound("Compte introuvable.", code="account_not_found")
+        raise NotFound(code="account_not_found")
     if account.status != AccountStatus.ACTIVE:
-        raise Conflict("Le compte n'est pas actif.", code="account_not_active")
+        raise Conflict(code="account_not_active", variant="direct_debit")
     return account
 
 
@@ -309,7 +307,6 @@ async def create_request(
         holder_name,
         name="holder_name",
         code="invalid_holder_name",
-        message="Indiquez le nom du titulaire du compte.",
         minimum=2,
         maximum=HOLDER_NAME_MAX,
     )
@@ -317,14 +314,13 @@ async def create_request(
         address,
         name="address",
         code="invalid_address",
-        message="Indiquez l'adresse postale du titulaire du compte.",
         minimum=8,
         maximum=ADDRESS_MAX,
     )
     bank = _bank_name(bank_name, iban_check)
     household = await session.get(Household, household_id)
     if household is None:
-        raise NotFound("Foyer introuvable.", code="household_not_found")
+        raise NotFound(code="household_not_found")
     account = await _active_account(
         session=session, household_id=household_id, account_id=account_id
     )
@@ -364,9 +360,7 @@ async def create_request(
 
 
 def _pending_conflict() -> Conflict:
-    return Conflict(
-        "Une demande de prélèvement attend déjà votre mandat signé.", code="direct_debit_pending"
-    )
+    return Conflict(code="direct_debit_pending")
 
 
 async def _email_mandate(

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
 from bot.portal.models import HandoffRequest, StaffAccount, StaffRole, utcnow
 
 REASONS = ("tenant_asked", "repeated_failures", "bot_gave_up")
@@ -59,9 +59,9 @@ async def record_handoff(
 ) -> HandoffRequest:
     """A new request, or the conversation's open one brought up to date."""
     if not conversation_id or len(conversation_id) > 255:
-        raise InvalidInput("Identifiant de conversation invalide.", field="conversation_id")
+        raise InvalidInput(variant="conversation_id", field="conversation_id")
     if reason not in REASONS:
-        raise InvalidInput("Motif de transfert inconnu.", field="reason")
+        raise InvalidInput(variant="handoff_reason", field="reason")
     channel = channel if channel in CHANNELS else "unknown"
     topic = (topic or None) and topic[:64]
     request = await _open_request(session=session, conversation_id=conversation_id)
@@ -116,7 +116,7 @@ async def get_handoff(*, session: AsyncSession, handoff_id: int) -> QueueItem:
         )
     ).first()
     if row is None:
-        raise NotFound("Cette demande de reprise n'existe pas.", code="handoff_not_found")
+        raise NotFound(code="handoff_not_found")
     return QueueItem(row[0], row[1])
 
 
@@ -141,25 +141,22 @@ async def take_handoff(
     await session.refresh(item.request)
     mine = item.request.taken_by_id == staff_id and item.request.closed_at is None
     if claimed.rowcount != 1 and not mine:
-        raise Conflict(
-            f"Cette conversation a déjà été reprise par {item.taken_by or 'un autre membre'}."
-            if item.request.closed_at is None
-            else "Cette demande est close : la conversation a été rendue à l'assistant.",
-            code="handoff_taken",
-        )
+        if item.request.closed_at is not None:
+            raise Conflict(code="handoff_taken", variant="closed")
+        if item.taken_by:
+            raise Conflict(code="handoff_taken", variant="by", taken_by=item.taken_by)
+        raise Conflict(code="handoff_taken")
     return item.request
 
 
 def check_holder(request: HandoffRequest, staff: StaffAccount) -> None:
     """Only the staff member holding a conversation (or an administrator) acts on it."""
     if request.closed_at is not None:
-        raise Conflict("Cette conversation a été rendue à l'assistant.", code="handoff_closed")
+        raise Conflict(code="handoff_closed")
     if request.taken_at is None:
-        raise Conflict("Reprenez d'abord la conversation.", code="handoff_not_taken")
+        raise Conflict(code="handoff_not_taken")
     if request.taken_by_id != staff.id and staff.role != StaffRole.ADMIN:
-        raise Conflict(
-            "Un autre membre du personnel tient cette conversation.", code="handoff_not_yours"
-        )
+        raise Conflict(code="handoff_not_yours")
 
 
 async def hand_back(

@@ -1,12 +1,14 @@
-"""Finding a household from what a tenant types: client number plus signatory surname."""
+"""Finding a household from what a tenant types (client number plus signatory surname), and
+the account of a household: its live one (pending or active) or its active one."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ColumnElement
 
-from bot.portal.models import LIVE_STATUSES, Account, Household
-from bot.portal.services.rules import surname_key
+from bot.policy.rules import surname_key
+from bot.portal.models import LIVE_STATUSES, Account, AccountStatus, Household
 
 
 async def match_household(
@@ -32,4 +34,21 @@ async def live_account_of(*, session: AsyncSession, household_id: int) -> Accoun
 async def live_account_by_email(*, session: AsyncSession, email: str) -> Account | None:
     return await session.scalar(
         select(Account).where(Account.email == email, Account.status.in_(LIVE_STATUSES))
+    )
+
+
+def is_active_account_of(household_id: int | ColumnElement[int]) -> ColumnElement[bool]:
+    """The condition "an ACTIVE account of ``household_id``" (a value, or a column to join on)."""
+    return and_(Account.household_id == household_id, Account.status == AccountStatus.ACTIVE)
+
+
+async def active_account_of(*, session: AsyncSession, household_id: int) -> Account | None:
+    """The household's activated account, the one emails and verification reach; else ``None``."""
+    return await session.scalar(select(Account).where(is_active_account_of(household_id)))
+
+
+async def active_account_by_email(*, session: AsyncSession, email: str) -> Account | None:
+    """The activated account whose login is ``email`` (already normalised); else ``None``."""
+    return await session.scalar(
+        select(Account).where(Account.email == email, Account.status == AccountStatus.ACTIVE)
     )

@@ -19,17 +19,7 @@ from schwifty.exceptions import (
     SchwiftyException,
 )
 
-from bot.portal.errors import InvalidInput
-
-#: Refusal codes, with the message a page or the staff console may show.
-MESSAGES = {
-    "missing_iban": "Indiquez l'IBAN du compte à débiter.",
-    "invalid_iban_country": "Cet IBAN ne commence pas par un code pays connu (FR pour la France).",
-    "invalid_iban_length": "Cet IBAN n'a pas le bon nombre de caractères pour son pays.",
-    "invalid_iban_checksum": "Cet IBAN contient une erreur : vérifiez chaque caractère.",
-    "invalid_iban_format": "Cet IBAN contient des caractères inattendus.",
-    "iban_not_sepa": "Le prélèvement n'est possible que sur un compte de la zone SEPA.",
-}
+from bot.errors import InvalidInput
 
 _IGNORED = re.compile(r"[\s\-.]")
 _MAX_TYPED = 64
@@ -46,8 +36,8 @@ class IbanCheck:
     bank_name: str | None
 
 
-def _refuse(code: str) -> InvalidInput:
-    return InvalidInput(MESSAGES[code], code=code, field="iban")
+def _refuse(*, code: str) -> InvalidInput:
+    return InvalidInput(code=code, field="iban")
 
 
 def normalise_iban(raw: str) -> str:
@@ -59,21 +49,21 @@ def check_iban(raw: str) -> IbanCheck:
     """Validate an IBAN as a tenant types it; ``InvalidInput`` with a code otherwise."""
     compact = normalise_iban(raw)
     if not compact:
-        raise _refuse("missing_iban")
+        raise _refuse(code="missing_iban")
     if len(compact) > _MAX_TYPED:
-        raise _refuse("invalid_iban_length")
+        raise _refuse(code="invalid_iban_length")
     try:
         iban = IBAN(compact)
     except InvalidCountryCode:
-        raise _refuse("invalid_iban_country") from None
+        raise _refuse(code="invalid_iban_country") from None
     except InvalidLength:
-        raise _refuse("invalid_iban_length") from None
+        raise _refuse(code="invalid_iban_length") from None
     except (InvalidChecksumDigits, InvalidBBANChecksum):
-        raise _refuse("invalid_iban_checksum") from None
+        raise _refuse(code="invalid_iban_checksum") from None
     except (SchwiftyException, ValueError):
-        raise _refuse("invalid_iban_format") from None
+        raise _refuse(code="invalid_iban_format") from None
     if not iban.in_sepa_zone:
-        raise _refuse("iban_not_sepa")
+        raise _refuse(code="iban_not_sepa")
     bic = iban.bic
     return IbanCheck(
         iban=str(iban.compact),

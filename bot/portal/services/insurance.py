@@ -3,8 +3,9 @@
 The update is prefilled from the certificate in force (even an expired one). The tenant gives
 the insurer (from the list or typed freely), the policy number, the validity date and the
 certificate as a PDF sent through an upload link. The submission waits for staff, who accept it
-within 48 h or ask for more information; an email acknowledges it. A daily job reminds tenants
-by email before their certificate expires, once per threshold (30 and 7 days by default).
+within ``landlord.VALIDATION_DELAY_HOURS`` or ask for more information; an email acknowledges
+it. A daily job reminds tenants by email before their certificate expires, once per threshold
+(``landlord.INSURANCE_REMINDER_DAYS_BEFORE``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.portal.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.policy.french_dates import (
+    check_validity_date,
+    format_french_date,
+    parse_validity_date,
+    today_in_france,
+)
+from bot.policy.landlord import INSURANCE_REMINDER_DAYS_BEFORE, VALIDATION_DELAY_HOURS
 from bot.portal.models import (
     IN_FORCE_STATUSES,
     Account,
-    AccountStatus,
     CertificateStatus,
     Household,
     InsuranceCertificate,
@@ -30,12 +37,7 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services import uploads
-from bot.portal.services.french_dates import (
-    check_validity_date,
-    format_french_date,
-    parse_validity_date,
-    today_in_france,
-)
+from bot.portal.services.households import active_account_of, is_active_account_of
 from bot.portal.services.insurers import normalise_insurer
 from bot.portal.services.outbox import enqueue_email
 from bot.settings import Settings
@@ -43,9 +45,6 @@ from bot.settings import Settings
 #: The purpose of the upload link the certificate is sent through (``POST /api/v1/uploads``).
 UPLOAD_PURPOSE = "insurance_certificate"
 UPLOAD_KINDS = frozenset({"pdf"})
-#: Staff validate a submission within this delay (help page).
-VALIDATION_DELAY_HOURS = 48
-REMINDER_DAYS_BEFORE = (30, 7)
 _POLICY_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 ./_-]{1,38}[A-Z0-9]$")
 
 
@@ -87,8 +86,6 @@ def normalise_policy_number(text: str) -> str:
     policy = " ".join((text or "").split()).upper()
     if not _POLICY_NUMBER.match(policy):
         raise InvalidInput(
-            "Indiquez le numéro de police tel qu'il figure sur votre attestation "
-            "(lettres, chiffres, tirets ; 3 à 40 caractères).",
             code="invalid_policy_number",
             field="policy_number",
         )
@@ -112,25 +109,17 @@ async def _check_certificate_upload(
     except NotFound:
         slot = None
     if slot is None or slot.purpose != UPLOAD_PURPOSE:
-        raise InvalidInput(
-            "Dépôt d'attestation inconnu.", code="certificate_not_found", field="upload_slot_id"
-        )
+        raise InvalidInput(code="certificate_not_found", variant="slot", field="upload_slot_id")
     status = await uploads.slot_status(session=session, slot_id=slot.id)
     if status == "expired":
-        raise Conflict(
-            "Le lien d'envoi de l'attestation a expiré : demandez-en un nouveau.",
-            code="certificate_link_expired",
-        )
+        raise Conflict(code="certificate_link_expired")
     if status != "received":
         raise Conflict(
-            "L'attestation d'assurance n'a pas encore été reçue : envoyez-la au format PDF "
-            "avec le lien de dépôt, puis validez.",
             code="certificate_not_received",
         )
     kind = await session.scalar(select(StoredUpload.kind).where(StoredUpload.slot_id == slot.id))
     if kind != "pdf":
         raise InvalidInput(
-            "L'attestation doit être envoyée au format PDF.",
             code="certificate_not_pdf",
             field="upload_slot_id",
         )
@@ -138,18 +127,11 @@ async def _check_certificate_upload(
         select(InsuranceCertificate.id).where(InsuranceCertificate.upload_slot_id == slot.id)
     )
     if used is not None:
-        raise Conflict(
-            "Cette attestation a déjà été transmise : envoyez la nouvelle avec un nouveau lien.",
-            code="certificate_already_used",
-        )
+        raise Conflict(code="certificate_already_used")
 
 
 def _already_pending() -> Conflict:
-    return Conflict(
-        "Une mise à jour de votre assurance habitation est déjà en cours de validation par "
-        f"nos équipes (délai de {VALIDATION_DELAY_HOURS} h).",
-        code="submission_pending",
-    )
+    return Conflict(code="submission_pending", hours=VALIDATION_DELAY_HOURS)
 
 
 # --------------------------------------------------------------------------- submitting
@@ -182,7 +164,7 @@ async def submit(
         select(Household).where(Household.id == household_id).with_for_update()
     )
     if household is None:
-        raise NotFound("Foyer introuvable.", code="household_not_found")
+        raise NotFound(code="household_not_found")
     if await pending_submission(session=session, household_id=household_id):
         raise _already_pending()
     await _check_certificate_upload(
@@ -206,7 +188,7 @@ async def submit(
     except IntegrityError as error:  # a concurrent submission won the race
         raise _already_pending() from error
 
-    account = await _active_account(session=session, household_id=household_id)
+    account = await active_account_of(session=session, household_id=household_id)
     if account is not None:
         await enqueue_email(
             session=session,
@@ -218,14 +200,6 @@ async def submit(
             delay_hours=VALIDATION_DELAY_HOURS,
         )
     return certificate
-
-
-async def _active_account(*, session: AsyncSession, household_id: int) -> Account | None:
-    return await session.scalar(
-        select(Account).where(
-            Account.household_id == household_id, Account.status == AccountStatus.ACTIVE
-        )
-    )
 
 
 # --------------------------------------------------------------------------- reminders
@@ -247,10 +221,7 @@ def _reminder_candidates(today: date, horizon: date):  # type: ignore[no-untyped
     return (
         select(certificate, Account.email)
         .join(Household, Household.id == certificate.household_id)
-        .join(
-            Account,
-            and_(Account.household_id == Household.id, Account.status == AccountStatus.ACTIVE),
-        )
+        .join(Account, is_active_account_of(Household.id))
         .where(
             certificate.status.in_(IN_FORCE_STATUSES),
             certificate.valid_until >= today,
@@ -278,7 +249,7 @@ async def send_expiry_reminders(
     session: AsyncSession,
     settings: Settings,
     today: date,
-    days_before: Sequence[int] = REMINDER_DAYS_BEFORE,
+    days_before: Sequence[int] = INSURANCE_REMINDER_DAYS_BEFORE,
 ) -> int:
     """Email the tenants whose certificate expires within a threshold; return how many.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
 
 FIELD = "insurer"
 MAX_LENGTH = 120
@@ -69,11 +69,7 @@ def normalise_insurer(text: str) -> str:
     """The insurer to store: a listed one under its usual spelling, or the tidied free text."""
     tidy = " ".join((text or "").split())
     if len(re.sub(r"\W", "", tidy)) < 2:
-        raise InvalidInput(
-            "Indiquez le nom de votre compagnie d'assurance.", code="invalid_insurer", field=FIELD
-        )
+        raise InvalidInput(code="invalid_insurer", field=FIELD)
     if len(tidy) > MAX_LENGTH:
-        raise InvalidInput(
-            "Le nom de la compagnie d'assurance est trop long.", code="invalid_insurer", field=FIELD
-        )
+        raise InvalidInput(code="invalid_insurer", variant="too_long", field=FIELD)
     return known_insurer(tidy) or tidy

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import false, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.policy.landlord import EMAILS_PER_ADDRESS, Limit
 from bot.portal.models import OneTimeToken, OutboxEmail, TokenPurpose, utcnow
 from bot.portal.services import ratelimit
 from bot.portal.services.outbox import enqueue_email
@@ -32,15 +33,15 @@ from bot.portal.services.tokens import digest
 from bot.portal.templating import render_email
 from bot.settings import Settings
 
-#: The windows emails to one recipient are counted in, shortest first; how many each allows
-#: comes from the settings (``MAIL_LIMIT_PER_QUARTER_HOUR``, 5, and ``MAIL_LIMIT_PER_DAY``, 20).
-WINDOWS: tuple[timedelta, ...] = (timedelta(minutes=15), timedelta(days=1))
+#: The windows emails to one recipient are counted in, shortest first (the landlord's
+#: ``EMAILS_PER_ADDRESS``); how many each allows comes from the settings
+#: (``MAIL_LIMIT_PER_QUARTER_HOUR`` and ``MAIL_LIMIT_PER_DAY``, defaults from the same limits).
+WINDOWS: tuple[timedelta, ...] = tuple(limit.window for limit in EMAILS_PER_ADDRESS)
 
 
-def per_address(settings: Settings) -> tuple[tuple[int, timedelta], ...]:
+def per_address(settings: Settings) -> tuple[Limit, ...]:
     """(emails, window) for one recipient, shortest window first."""
-    limits = (settings.mail_limit_per_quarter_hour, settings.mail_limit_per_day)
-    return tuple(zip(limits, WINDOWS, strict=True))
+    return settings.emails_per_address
 
 
 #: No account, household or token has this id (they start at 1): shadow statements match nothing.

@@ -90,7 +90,7 @@ def render_mandate_pdf(details: MandateDetails, *, font_dir: Path | None = None)
         date=details.signed_on.strftime("%d/%m/%Y"),
     )
     pdf = FPDF(format="A4")
-    pdf.set_title(f"Mandat de prélèvement SEPA {details.reference}")
+    pdf.set_title(render("mandates/sepa_mandate_title.txt", reference=details.reference).strip())
     pdf.set_author(details.creditor_name)
     pdf.set_margins(18, 14, 18)
     pdf.set_auto_page_break(True, margin=14)

@@ -25,30 +25,24 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.policy.french_dates import format_french_datetime
+from bot.policy.money import format_eur, parse_amount
 from bot.portal.models import Account, Lease, Payment, PaymentStatus, utcnow
 from bot.portal.models.payment import OPEN_STATUSES
 from bot.portal.payments import systempay
 from bot.portal.services.balance import leases_of
 from bot.portal.services.outbox import enqueue_email
-from bot.portal.services.payment_rules import (
-    choose_lease,
-    default_amount,
-    format_eur,
-    parse_amount,
-    status_for,
-)
+from bot.portal.services.payment_rules import choose_lease, default_amount, status_for
 from bot.portal.services.tokens import digest
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FRANCE = ZoneInfo("Europe/Paris")
 NOTIFICATION_PATH = "/paiement/notification"
 RETURN_PATH = "/paiement/retour"
 
@@ -100,7 +94,6 @@ async def create_payment(
         value = default_amount(lease)
         if value is None:
             raise InvalidInput(
-                "Aucun montant n'est dû sur ce bail : indiquez le montant à payer.",
                 code="amount_required",
                 field="amount",
             )
@@ -232,7 +225,7 @@ def check_signature(*, settings: Settings, fields: Mapping[str, str], source: st
             _loggable(fields.get("vads_trans_id")),
             _loggable(fields.get("vads_order_id")),
         )
-        raise InvalidInput("Signature invalide.", code="invalid_signature")
+        raise InvalidInput(code="invalid_signature")
 
 
 async def apply_notification(
@@ -246,13 +239,13 @@ async def apply_notification(
         or fields.get("vads_ctx_mode") != settings.systempay_mode
     ):
         log.warning("payment notification for another shop or mode ignored (trans_id=%s)", trans)
-        raise InvalidInput("Boutique ou mode inattendu.", code="wrong_shop")
+        raise InvalidInput(code="wrong_shop")
     payment = await session.scalar(
         select(Payment).where(Payment.reference == fields.get("vads_order_id", ""))
     )
     if payment is None:
         log.warning("payment notification for an unknown order ignored (trans_id=%s)", trans)
-        raise NotFound("Paiement inconnu.", code="payment_not_found")
+        raise NotFound(code="payment_not_found")
     expected = {
         "vads_trans_id": payment.trans_id,
         "vads_amount": systempay.amount_in_cents(payment.amount),
@@ -264,7 +257,7 @@ async def apply_notification(
             payment.reference,
             trans,
         )
-        raise Conflict("La notification ne correspond pas au paiement.", code="mismatch")
+        raise Conflict(code="mismatch")
 
     platform_status = fields.get("vads_trans_status", "")
     now = utcnow()
@@ -347,7 +340,7 @@ async def _email_confirmation(session: AsyncSession, payment: Payment, now: date
         lease_label=lease.label,
         lease_reference=lease.reference,
         reference=payment.reference,
-        paid_on=now.astimezone(FRANCE).strftime("%d/%m/%Y à %H:%M"),
+        paid_on=format_french_datetime(now),
         balance_due=format_eur(balance) if balance > 0 else None,
         credit=format_eur(-balance) if balance < 0 else None,
     )

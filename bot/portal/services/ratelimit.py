@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, String, bindparam, delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import RateLimited
+from bot.errors import RateLimited
+from bot.policy.landlord import COUNTED_LIMITS
 from bot.portal.models import RateLimitCounter, utcnow
 from bot.portal.models.base import UTCDateTime
 
@@ -51,7 +52,7 @@ async def count(*, session: AsyncSession, key: str, window: timedelta) -> int:
 async def hit(*, session: AsyncSession, key: str, limit: int, window: timedelta) -> None:
     """Count one attempt for ``key``; raise ``RateLimited`` once ``limit`` is exceeded."""
     if await count(session=session, key=key, window=window) > limit:
-        raise RateLimited("Trop de tentatives, réessayez plus tard.", code="rate_limited")
+        raise RateLimited(code="rate_limited")
 
 
 async def take(*, session: AsyncSession, key: str, limit: int, window: timedelta) -> bool:
@@ -63,9 +64,9 @@ async def take(*, session: AsyncSession, key: str, limit: int, window: timedelta
     return (await session.execute(_TAKE, values)).scalar_one_or_none() is not None
 
 
-#: Longest window any counter is kept for (the per-address daily email limit); older counters
-#: decide nothing any more.
-LONGEST_WINDOW = timedelta(days=1)
+#: Longest window any counter is kept for (of the landlord's limits, the per-address daily
+#: email limit); older counters decide nothing any more.
+LONGEST_WINDOW = max(limit.window for limit in COUNTED_LIMITS)
 
 
 async def purge_expired(*, session: AsyncSession, now: datetime) -> int:

@@ -12,18 +12,18 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.policy.rules import (
+    check_password,
+    normalise_client_number,
+    normalise_email,
+    normalise_surname,
+)
 from bot.portal.models import Account, AccountStatus, TokenPurpose
 from bot.portal.services import mail_limits
 from bot.portal.services.households import live_account_by_email, live_account_of, match_household
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.passwords import hash_password
 from bot.portal.services.registration import answer_activation_request, limit_attempts
-from bot.portal.services.rules import (
-    check_password,
-    normalise_client_number,
-    normalise_email,
-    normalise_surname,
-)
 from bot.portal.services.tokens import consume_token, find_valid_token, issue_token, revoke_all
 from bot.settings import Settings
 

@@ -14,7 +14,13 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
+from bot.policy.rules import (
+    check_password,
+    normalise_client_number,
+    normalise_email,
+    normalise_surname,
+)
 from bot.portal.models import Account, AccountStatus, Household, TokenPurpose, utcnow
 from bot.portal.services import mail_limits, ratelimit
 from bot.portal.services.households import (
@@ -24,12 +30,6 @@ from bot.portal.services.households import (
 )
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.passwords import hash_password
-from bot.portal.services.rules import (
-    check_password,
-    normalise_client_number,
-    normalise_email,
-    normalise_surname,
-)
 from bot.portal.services.tokens import consume_token, find_valid_token, issue_token
 from bot.settings import Settings
 
@@ -37,21 +37,17 @@ from bot.settings import Settings
 async def limit_attempts(
     *, session: AsyncSession, settings: Settings, conversation_id: str, client_number: str = ""
 ) -> None:
-    """Rate-limit identity guesses per conversation and per client number."""
-    window = timedelta(minutes=settings.rate_limit_window_minutes)
+    """Rate-limit identity guesses per conversation and per client number (the landlord's
+    ``ATTEMPTS_PER_CONVERSATION`` and ``ATTEMPTS_PER_CLIENT_NUMBER``, as configured)."""
     if conversation_id:
+        count, window = settings.attempts_per_conversation
         await ratelimit.hit(
-            session=session,
-            key=f"conversation:{conversation_id}",
-            limit=settings.rate_limit_per_conversation,
-            window=window,
+            session=session, key=f"conversation:{conversation_id}", limit=count, window=window
         )
     if client_number:
+        count, window = settings.attempts_per_client_number
         await ratelimit.hit(
-            session=session,
-            key=f"client:{client_number}",
-            limit=settings.rate_limit_per_client_number,
-            window=window,
+            session=session, key=f"client:{client_number}", limit=count, window=window
         )
 
 
@@ -181,7 +177,7 @@ async def activate(
     assert account is not None
     check_password(password, email=account.email)
     if account.status != AccountStatus.PENDING:
-        raise InvalidInput("Ce compte n'est plus en attente d'activation.", code="not_pending")
+        raise InvalidInput(code="not_pending")
     await consume_token(session=session, raw=token, purpose=TokenPurpose.ACTIVATION)
     account.password_hash = hash_password(password)
     account.status = AccountStatus.ACTIVE

@@ -5,13 +5,13 @@ ACTIVE account only. Every failure is the same ``None`` (unknown email, wrong pa
 or closed account) and an unknown email still costs one argon2 verification, so neither the
 page nor its timing tells them apart. Attempts are counted per email and per client IP first.
 
-The login cookie is the signed cookie of ``web_security`` (``v1.<account id>.<issued>.<expires>.
+The login cookie is the signed cookie of ``signing`` (``v1.<account id>.<issued>.<expires>.
 <password tag>.<HMAC-SHA256>``) under the tenant's own signing purpose, so a widget session token
 or a staff login cookie (same secret, other purpose) never passes for it, nor the reverse.
 ``expires`` slides on each page view (idle timeout); ``issued`` caps a login's total life; the
 password tag ties the login to the password, so changing it logs every browser out.
 
-Forms carry the signed double-submit CSRF token of ``web_security``, its cookie SameSite=Lax.
+Forms carry the signed double-submit CSRF token of ``signing``, its cookie SameSite=Lax.
 
 Each view of the page hands the widget a session token (``mint_widget_token``: the claims
 ``verification.read_session_token`` checks, plus a random ``jti``). ``redeem_widget_token`` is
@@ -29,16 +29,18 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import InvalidInput, TokenInvalid
+from bot.errors import InvalidInput, TokenInvalid
+from bot.policy import landlord
 from bot.portal.models import Account, AccountStatus, ConversationGrant, utcnow
 from bot.portal.models.widget_token import RedeemedWidgetToken
-from bot.portal.services import ratelimit, verification, web_security
+from bot.portal.services import ratelimit, signing, verification
+from bot.portal.services.households import active_account_by_email
 from bot.portal.services.passwords import verify_password
 from bot.settings import Settings
 
@@ -47,11 +49,13 @@ COOKIE_PATH = "/espace-locataire"
 LOGIN_COOKIE = "espace_locataire"
 CSRF_COOKIE = "espace_locataire_csrf"
 #: Logged out after this long without a page view.
-LOGIN_IDLE = timedelta(minutes=30)
+LOGIN_IDLE = landlord.TENANT_LOGIN_IDLE
 #: Logged out after this long whatever the activity.
-LOGIN_MAX_AGE = timedelta(hours=12)
-ATTEMPTS_PER_EMAIL = 5
-ATTEMPTS_PER_IP = 20
+LOGIN_MAX_AGE = landlord.TENANT_LOGIN_MAX_AGE
+#: Attempts per email and per client IP, counted in ``settings.attempt_window`` (the landlord's
+#: ``TENANT_LOGINS_PER_EMAIL`` and ``TENANT_LOGINS_PER_IP``; named here so tests can lower them).
+ATTEMPTS_PER_EMAIL = landlord.TENANT_LOGINS_PER_EMAIL.count
+ATTEMPTS_PER_IP = landlord.TENANT_LOGINS_PER_IP.count
 
 _COOKIE_PURPOSE = "tenant-login-cookie"
 _CSRF_PURPOSE = "tenant-csrf"
@@ -69,7 +73,7 @@ async def limit_login_attempts(
     *, session: AsyncSession, settings: Settings, email: str, client_ip: str
 ) -> None:
     """Count one attempt per email and per client IP; ``RateLimited`` past either limit."""
-    window = timedelta(minutes=settings.rate_limit_window_minutes)
+    window = settings.attempt_window
     await ratelimit.hit(
         session=session,
         key=f"login-email:{email_key(email)}",
@@ -86,13 +90,9 @@ async def limit_login_attempts(
 
 async def check_credentials(*, session: AsyncSession, email: str, password: str) -> Account | None:
     """The ACTIVE account with this email and password; ``None`` for any other case."""
-    account = await session.scalar(
-        select(Account).where(
-            Account.email == email.strip().lower(), Account.status == AccountStatus.ACTIVE
-        )
-    )
+    account = await active_account_by_email(session=session, email=email.strip().lower())
     password_hash = account.password_hash if account is not None else None
-    checked_hash = password_hash or web_security.decoy_hash()
+    checked_hash = password_hash or signing.decoy_hash()
     # argon2 releases the GIL: verifying in a thread keeps the event loop serving.
     matches = await asyncio.to_thread(verify_password, checked_hash, password)
     return account if matches and password_hash else None
@@ -119,7 +119,7 @@ class LoginCookie:
 
 
 def password_tag(*, settings: Settings, password_hash: str) -> str:
-    return web_security.tag(settings, "tenant-login-password", password_hash)
+    return signing.tag(settings, "tenant-login-password", password_hash)
 
 
 def mint_login_cookie(
@@ -129,7 +129,7 @@ def mint_login_cookie(
 
     Pass the ``issued_at`` of the cookie being renewed to keep the login's total life bounded.
     """
-    return web_security.mint_session_cookie(
+    return signing.mint_session_cookie(
         settings=settings,
         purpose=_COOKIE_PURPOSE,
         subject_id=account.id,
@@ -143,7 +143,7 @@ def mint_login_cookie(
 
 def read_login_cookie(*, settings: Settings, cookie: str, now: datetime) -> LoginCookie | None:
     """The claims of a well-signed, unexpired login cookie; ``None`` otherwise."""
-    claims = web_security.read_session_cookie(
+    claims = signing.read_session_cookie(
         settings=settings, purpose=_COOKIE_PURPOSE, cookie=cookie, now=now
     )
     if claims is None:
@@ -162,30 +162,28 @@ async def logged_in_account(
     if account is None or account.status != AccountStatus.ACTIVE or not account.password_hash:
         return None
     current_tag = password_tag(settings=settings, password_hash=account.password_hash)
-    if not web_security.same(claims.password_tag, current_tag):
+    if not signing.same(claims.password_tag, current_tag):
         return None
     return account, claims
 
 
 def cookie_attributes(*, settings: Settings) -> dict[str, object]:
     """Attributes of both cookies: not readable by scripts, not sent on cross-site posts."""
-    return web_security.cookie_attributes(settings=settings, path=COOKIE_PATH, samesite="Lax")
+    return signing.cookie_attributes(settings=settings, path=COOKIE_PATH, samesite="Lax")
 
 
 # --------------------------------------------------------------------------- CSRF
 
-new_csrf_secret = web_security.new_csrf_secret
+new_csrf_secret = signing.new_csrf_secret
 
 
 def csrf_token(*, settings: Settings, secret: str) -> str:
     """The hidden-field value that goes with the CSRF cookie ``secret``."""
-    return web_security.csrf_token(settings=settings, purpose=_CSRF_PURPOSE, secret=secret)
+    return signing.csrf_token(settings=settings, purpose=_CSRF_PURPOSE, secret=secret)
 
 
 def csrf_valid(*, settings: Settings, secret: str, token: str) -> bool:
-    return web_security.csrf_valid(
-        settings=settings, purpose=_CSRF_PURPOSE, secret=secret, token=token
-    )
+    return signing.csrf_valid(settings=settings, purpose=_CSRF_PURPOSE, secret=secret, token=token)
 
 
 # --------------------------------------------------------------------------- widget session token

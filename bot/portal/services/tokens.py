@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import TokenInvalid
+from bot.errors import TokenInvalid
 from bot.portal.models import Account, OneTimeToken, TokenPurpose, utcnow
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from bot.portal.errors import InvalidInput, NotFound, TokenInvalid
+from bot.errors import InvalidInput, NotFound, TokenInvalid, message_text, or_list
 from bot.portal.models import UPLOAD_KINDS, StoredUpload, UploadSlot, utcnow
 from bot.portal.services.tokens import digest
 from bot.privacy.redaction import redact_filename
@@ -81,12 +81,11 @@ async def create_upload_slot(
     """A new single-use upload link for the household; return the slot and its absolute URL."""
     if not kinds or not set(kinds) <= UPLOAD_KINDS:
         raise InvalidInput(
-            "Types de fichier acceptés : « pdf » et/ou « image ».",
             code="invalid_kinds",
             field="kinds",
         )
     if not _PURPOSE.match(purpose or ""):
-        raise InvalidInput("Objet du dépôt invalide.", code="invalid_purpose", field="purpose")
+        raise InvalidInput(code="invalid_purpose", field="purpose")
     raw = secrets.token_urlsafe(32)
     now = utcnow()
     slot = UploadSlot(
@@ -124,7 +123,7 @@ async def slot_of_household(
     """The slot if it belongs to the household; ``NotFound`` alike for unknown and foreign ones."""
     slot = await session.get(UploadSlot, slot_id)
     if slot is None or slot.household_id != household_id:
-        raise NotFound("Dépôt introuvable.", code="upload_not_found")
+        raise NotFound(code="upload_not_found")
     return slot
 
 
@@ -141,7 +140,7 @@ async def slot_status(*, session: AsyncSession, slot_id: int) -> str:
     """``"waiting"``, ``"received"`` or ``"expired"``; ``NotFound`` for an unknown slot."""
     slot = await session.get(UploadSlot, slot_id)
     if slot is None:
-        raise NotFound("Dépôt introuvable.", code="upload_not_found")
+        raise NotFound(code="upload_not_found")
     if slot.used_at is not None:
         return "received"
     return "expired" if slot.expires_at <= utcnow() else "waiting"
@@ -157,8 +156,8 @@ class DetectedFile:
     extension: str
 
 
-def _refuse(code: str, message: str) -> InvalidInput:
-    return InvalidInput(message, code=code, field="fichier")
+def _refuse(*, code: str, variant: str | None = None, **values: object) -> InvalidInput:
+    return InvalidInput(code=code, variant=variant, field="fichier", **values)
 
 
 def has_active_content(reader: PdfReader) -> bool:
@@ -196,17 +195,13 @@ def _check_pdf(data: bytes) -> DetectedFile:
             reader.pages[0].mediabox  # noqa: B018 - parses the first page
         active = pages > 0 and has_active_content(reader)
     except Exception:  # noqa: BLE001 - a malformed file may break the parser in any way
-        raise _refuse("pdf_unreadable", "Ce PDF est illisible ou endommagé.") from None
+        raise _refuse(code="pdf_unreadable") from None
     if encrypted:
-        raise _refuse(
-            "pdf_encrypted", "Ce PDF est protégé par un mot de passe : envoyez-le sans protection."
-        )
+        raise _refuse(code="pdf_encrypted")
     if not pages:
-        raise _refuse("pdf_unreadable", "Ce PDF ne contient aucune page.")
+        raise _refuse(code="pdf_unreadable", variant="no_page")
     if active:
-        raise _refuse(
-            "pdf_active_content", "Ce PDF contient un script, une action ou un fichier joint."
-        )
+        raise _refuse(code="pdf_active_content")
     return DetectedFile("pdf", "application/pdf", "pdf")
 
 
@@ -217,7 +212,7 @@ def _check_image(data: bytes) -> DetectedFile:
             if image.format != expected:
                 raise ValueError(image.format)
             if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise _refuse("image_too_large", "Cette image est trop grande : réduisez-la.")
+                raise _refuse(code="image_too_large")
             image.verify()  # structure and (PNG) checksums
         with Image.open(io.BytesIO(data)) as image:
             # Decoding catches truncated files; a JPEG draft decodes at 1/8 scale, cheaply.
@@ -226,7 +221,7 @@ def _check_image(data: bytes) -> DetectedFile:
     except InvalidInput:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
-        raise _refuse("image_unreadable", "Cette image est illisible ou endommagée.") from None
+        raise _refuse(code="image_unreadable") from None
     if expected == "PNG":
         return DetectedFile("image", "image/png", "png")
     return DetectedFile("image", "image/jpeg", "jpg")
@@ -235,20 +230,16 @@ def _check_image(data: bytes) -> DetectedFile:
 def inspect_file(data: bytes, *, kinds: frozenset[str], max_bytes: int) -> DetectedFile:
     """What the bytes really are, if the slot accepts it; ``InvalidInput`` otherwise (pure)."""
     if not data:
-        raise _refuse("file_missing", "Choisissez un fichier à envoyer.")
+        raise _refuse(code="file_missing")
     if len(data) > max_bytes:
-        raise _refuse("file_too_large", "Ce fichier est trop volumineux.")
+        raise _refuse(code="file_too_large")
     head = data[:1024]
     if "pdf" in kinds and b"%PDF-" in head:
         return _check_pdf(data)
     if "image" in kinds and (data.startswith(_PNG_MAGIC) or data.startswith(_JPEG_MAGIC)):
         return _check_image(data)
-    allowed = " ou ".join(
-        label
-        for kind, label in (("pdf", "un PDF"), ("image", "une image PNG ou JPEG"))
-        if kind in kinds
-    )
-    raise _refuse("file_type_not_allowed", f"Ce fichier n'est pas {allowed}.")
+    allowed = (message_text(f"file_kind.{kind}") for kind in ("pdf", "image") if kind in kinds)
+    raise _refuse(code="file_type_not_allowed", kinds=or_list(allowed))
 
 
 def clean_filename(name: str, *, extension: str) -> str:

@@ -1,9 +1,10 @@
 """Verifying a conversation before account data is shown or changed.
 
-Two ways in: a 6-digit code emailed to the account's address (10 minutes, 5 attempts, stored as
-an HMAC keyed with the portal's secret), or a signed, short-lived session token minted by the
-logged-in tenant page that hosts the widget. Either one creates a grant for the conversation,
-valid for a bounded time. Starting a verification answers the same, with the same work, whether
+Two ways in: a code emailed to the account's address (digits, lifetime and wrong entries:
+``bot/policy/landlord.py``, the last two through the settings; stored as an HMAC keyed with the
+portal's secret), or a signed, short-lived session token minted by the logged-in tenant page
+that hosts the widget. Either one creates a grant for the conversation, valid for a bounded
+time. Starting a verification answers the same, with the same work, whether
 or not the details match an account; codes to one address are limited (``mail_limits``).
 """
 
@@ -20,7 +21,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import NotAuthenticated, TokenInvalid
+from bot.errors import NotAuthenticated, TokenInvalid
+from bot.policy.landlord import VERIFICATION_CODE_DIGITS
+from bot.policy.rules import normalise_client_number, normalise_email, normalise_surname
 from bot.portal.models import (
     Account,
     AccountStatus,
@@ -29,12 +32,13 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services import mail_limits
-from bot.portal.services.households import live_account_by_email, live_account_of, match_household
+from bot.portal.services.households import (
+    active_account_by_email,
+    active_account_of,
+    match_household,
+)
 from bot.portal.services.registration import limit_attempts
-from bot.portal.services.rules import normalise_client_number, normalise_email, normalise_surname
 from bot.settings import Settings
-
-CODE_DIGITS = 6
 
 
 def _code_hash(settings: Settings, conversation_id: str, code: str) -> str:
@@ -46,16 +50,14 @@ async def _find_account(
     *, session: AsyncSession, email: str, client_number: str, surname: str
 ) -> Account | None:
     if email:
-        account = await live_account_by_email(session=session, email=normalise_email(email))
-    else:
-        household = await match_household(
-            session=session,
-            client_number=normalise_client_number(client_number),
-            surname=normalise_surname(surname),
-        )
-        household_id = household.id if household is not None else mail_limits.NO_ID
-        account = await live_account_of(session=session, household_id=household_id)
-    return account if account is not None and account.status == AccountStatus.ACTIVE else None
+        return await active_account_by_email(session=session, email=normalise_email(email))
+    household = await match_household(
+        session=session,
+        client_number=normalise_client_number(client_number),
+        surname=normalise_surname(surname),
+    )
+    household_id = household.id if household is not None else mail_limits.NO_ID
+    return await active_account_of(session=session, household_id=household_id)
 
 
 async def start_verification(
@@ -69,7 +71,7 @@ async def start_verification(
 ) -> None:
     """Email a code to the account's address when the details match an active account."""
     if not conversation_id:
-        raise NotAuthenticated("Conversation inconnue.", code="no_conversation")
+        raise NotAuthenticated(code="no_conversation")
     number = normalise_client_number(client_number) if not email else ""
     await limit_attempts(
         session=session, settings=settings, conversation_id=conversation_id, client_number=number
@@ -86,7 +88,8 @@ async def start_verification(
         )
         .values(closed_at=now)
     )
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    digits = VERIFICATION_CODE_DIGITS
+    code = f"{secrets.randbelow(10**digits):0{digits}d}"
     session.add(
         VerificationChallenge(
             conversation_id=conversation_id,
@@ -205,10 +208,10 @@ async def current_grant(*, session: AsyncSession, conversation_id: str) -> Conve
         .limit(1)
     )
     if grant is None or not conversation_id:
-        raise NotAuthenticated("Conversation non vérifiée.", code="not_verified")
+        raise NotAuthenticated(code="not_verified")
     account = await session.get(Account, grant.account_id)
     if account is None or account.status != AccountStatus.ACTIVE:
-        raise NotAuthenticated("Conversation non vérifiée.", code="not_verified")
+        raise NotAuthenticated(code="not_verified")
     return grant
 
 
@@ -256,9 +259,9 @@ def read_session_token(*, settings: Settings, token: str, now: datetime) -> int:
         or not isinstance(claims.get("acc"), int)
         or not isinstance(claims.get("exp"), int)
     ):
-        raise TokenInvalid("Jeton de session invalide.", code="session_token_invalid")
+        raise TokenInvalid(code="session_token_invalid")
     if claims["exp"] <= now.timestamp():
-        raise TokenInvalid("Jeton de session expiré.", code="session_token_expired")
+        raise TokenInvalid(code="session_token_expired")
     return claims["acc"]
 
 
@@ -268,7 +271,7 @@ async def verify_with_session_token(
     account_id = read_session_token(settings=settings, token=token, now=utcnow())
     account = await session.get(Account, account_id)
     if account is None or account.status != AccountStatus.ACTIVE:
-        raise TokenInvalid("Jeton de session invalide.", code="session_token_invalid")
+        raise TokenInvalid(code="session_token_invalid")
     return await _grant(
         session=session,
         settings=settings,

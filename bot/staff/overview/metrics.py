@@ -27,8 +27,8 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.policy.french_dates import FRANCE
 from bot.portal.models import ConversationSummary, utcnow
-from bot.portal.services.french_dates import FRANCE
 from bot.staff.overview.topics import top_topics
 from bot.staff.services.validation_queue import DIRECT_DEBIT, INSURANCE, validation_queue
 from bot.staff.transcripts.flows import FLOWS
@@ -41,7 +41,7 @@ CHANNELS = ("socketio", "telegram", "sms", "rest")
 OTHER = "other"
 #: Validation queues, in the chart's order.
 QUEUES = (INSURANCE, DIRECT_DEBIT)
-#: Age buckets of a pending item: under a day, within the 48 h promise, past its deadline.
+#: Age buckets of a pending item: under a day, within the promised delay, past its deadline.
 FRESH, DUE_SOON, OVERDUE = "fresh", "due_soon", "overdue"
 AGE_BUCKETS = (FRESH, DUE_SOON, OVERDUE)
 _DAY = timedelta(hours=24)
@@ -293,7 +293,7 @@ def _bucket(age: timedelta, overdue: bool) -> str:
 async def queue_ages(
     *, session: AsyncSession, now: datetime | None = None
 ) -> tuple[list[QueueAges], Oldest | None]:
-    """Pending items per queue and age bucket (the queue's own 48 h deadlines), and the oldest."""
+    """Pending items per queue and age bucket (the queue's own deadlines), and the oldest."""
     now = now or utcnow()
     items = await validation_queue(session=session, now=now)
     buckets = {kind: dict.fromkeys(AGE_BUCKETS, 0) for kind in QUEUES}

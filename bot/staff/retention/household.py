@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
+from bot.policy.rules import normalise_client_number
 from bot.portal.models import (
     Account,
     AccountStatus,
@@ -53,7 +54,6 @@ from bot.portal.models import (
 )
 from bot.portal.models.direct_debit import direct_debit_leases
 from bot.portal.services.mail_limits import recipient_keys
-from bot.portal.services.rules import normalise_client_number
 from bot.portal.services.tenant_login import email_key
 from bot.settings import Settings
 from bot.staff.errors import HouseholdNotFound
@@ -113,7 +113,7 @@ async def _household(session: AsyncSession, client_number: str) -> Household:
     number = normalise_client_number(client_number)
     household = await session.scalar(select(Household).where(Household.client_number == number))
     if household is None:
-        raise HouseholdNotFound()
+        raise HouseholdNotFound(variant="client_number")
     return household
 
 

@@ -33,25 +33,27 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import Conflict, InvalidInput
+from bot.errors import Conflict, InvalidInput
+from bot.policy import landlord
+from bot.policy.rules import check_password, normalise_email
 from bot.portal.models import StaffAccount, StaffAuditEntry, StaffRole, utcnow
-from bot.portal.services import ratelimit, web_security
+from bot.portal.services import ratelimit, signing
 from bot.portal.services.passwords import hash_password, verify_password
-from bot.portal.services.rules import check_password, normalise_email
 from bot.settings import Settings
 from bot.staff.errors import LastAdmin, StaffEmailTaken, StaffNotAllowed, StaffNotFound
 from bot.staff.services import audit
 
-LOCK_AFTER = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCK_DURATION = timedelta(minutes=15)
-#: Login attempts per client IP and rate-limit window (``settings.rate_limit_window_minutes``).
-ATTEMPTS_PER_IP = 50  # successes count too: a whole team may log in from one office address
+#: The landlord's limits (``STAFF_WRONG_PASSWORDS``, ``STAFF_LOCK_DURATION``,
+#: ``STAFF_LOGINS_PER_IP``), named here as the lock-out rule above and the tests use them.
+LOCK_AFTER, FAILURE_WINDOW = landlord.STAFF_WRONG_PASSWORDS
+LOCK_DURATION = landlord.STAFF_LOCK_DURATION
+#: Login attempts per client IP, counted in ``settings.attempt_window``.
+ATTEMPTS_PER_IP = landlord.STAFF_LOGINS_PER_IP.count
 NAME_MAX_LENGTH = 120
 TARGET = "staff_account"
 
@@ -63,9 +65,7 @@ def normalise_display_name(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not name or len(name) > NAME_MAX_LENGTH:
         raise InvalidInput(
-            f"Indiquez un nom affiché de 1 à {NAME_MAX_LENGTH} caractères.",
-            code="invalid_display_name",
-            field="display_name",
+            code="invalid_display_name", field="display_name", maximum=NAME_MAX_LENGTH
         )
     return name
 
@@ -74,11 +74,7 @@ def parse_role(raw: str | StaffRole) -> StaffRole:
     try:
         return StaffRole(raw)
     except ValueError as error:
-        raise InvalidInput(
-            "Choisissez le rôle « agent » ou « administrateur ».",
-            code="invalid_role",
-            field="role",
-        ) from error
+        raise InvalidInput(code="invalid_role", field="role") from error
 
 
 # --------------------------------------------------------------------------- helpers
@@ -87,7 +83,7 @@ def parse_role(raw: str | StaffRole) -> StaffRole:
 async def _get(session: AsyncSession, account_id: int) -> StaffAccount:
     account = await session.get(StaffAccount, account_id, with_for_update=True)
     if account is None:
-        raise StaffNotFound("Compte du personnel introuvable.")
+        raise StaffNotFound()
     return account
 
 
@@ -95,7 +91,7 @@ async def _admin(session: AsyncSession, actor_id: int) -> StaffAccount:
     """The acting administrator, read in this transaction: a stale role grants nothing."""
     actor = await session.get(StaffAccount, actor_id)
     if actor is None or not actor.active or actor.role != StaffRole.ADMIN:
-        raise StaffNotAllowed("Action réservée aux administrateurs.")
+        raise StaffNotAllowed()
     return actor
 
 
@@ -112,15 +108,12 @@ async def _active_admins(session: AsyncSession) -> int:
 
 async def _refuse_if_last_admin(session: AsyncSession, account: StaffAccount) -> None:
     if account.role == StaffRole.ADMIN and account.active and await _active_admins(session) <= 1:
-        raise LastAdmin("Il doit rester au moins un administrateur actif.")
+        raise LastAdmin()
 
 
 def _not_yourself(actor: StaffAccount, account: StaffAccount) -> None:
     if actor.id == account.id:
-        raise Conflict(
-            "Vous ne pouvez pas modifier votre propre compte ; demandez à un autre administrateur.",
-            code="own_staff_account",
-        )
+        raise Conflict(code="own_staff_account")
 
 
 # --------------------------------------------------------------------------- accounts
@@ -148,7 +141,7 @@ async def create_staff_account(
     staff_role = parse_role(role)
     check_password(password, email=email)
     if await session.scalar(select(StaffAccount.id).where(StaffAccount.email == email)):
-        raise StaffEmailTaken("Un compte du personnel existe déjà pour cette adresse.")
+        raise StaffEmailTaken()
     account = StaffAccount(
         email=email,
         display_name=name,
@@ -361,7 +354,7 @@ async def attempt_login(
         session=session,
         key=f"staff-login-ip:{ip or 'unknown'}",
         limit=ATTEMPTS_PER_IP,
-        window=timedelta(minutes=settings.rate_limit_window_minutes),
+        window=settings.attempt_window,
     )
     account = await session.scalar(
         select(StaffAccount)
@@ -372,7 +365,7 @@ async def attempt_login(
     record = await address_record(
         session=session, account_id=account.id if account is not None else 0, ip=ip, now=now
     )
-    checked_hash = account.password_hash if account is not None else web_security.decoy_hash()
+    checked_hash = account.password_hash if account is not None else signing.decoy_hash()
     # Always one verification, even from a locked address: same timing, no oracle.
     matches = await asyncio.to_thread(verify_password, checked_hash, password)
     if account is None:

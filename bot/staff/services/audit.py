@@ -1,8 +1,9 @@
 """The staff audit log: one row per staff action, written in the transaction of the action.
 
-Actions are short snake_case names (``ACTIONS`` lists the ones the console writes; pages added
-later record their own, e.g. ``conversation_taken_over``). ``details`` is a small JSON object of
-facts (a role, a reason, a count), never a secret: keys that look like one are refused.
+Actions are short snake_case names (the constants below, and those pages record themselves,
+e.g. ``conversation_taken_over``); the journal page words them (``staff/journal_labels.html``).
+``details`` is a small JSON object of facts (a role, a reason, a count), never a secret: keys
+that look like one are refused.
 """
 
 from __future__ import annotations
@@ -24,38 +25,6 @@ STAFF_DEACTIVATED = "staff_deactivated"
 STAFF_REACTIVATED = "staff_reactivated"
 STAFF_UNLOCKED = "staff_unlocked"
 STAFF_ROLE_CHANGED = "staff_role_changed"
-
-#: French labels of the actions, for the audit page.
-ACTIONS = {
-    LOGIN: "connexion",
-    LOGIN_FAILED: "échec de connexion",
-    LOGOUT: "déconnexion",
-    ACCESS_DENIED: "accès refusé",
-    STAFF_CREATED: "compte créé",
-    STAFF_DEACTIVATED: "compte désactivé",
-    STAFF_REACTIVATED: "compte réactivé",
-    STAFF_UNLOCKED: "compte déverrouillé",
-    STAFF_ROLE_CHANGED: "rôle modifié",
-    # Conversations and takeovers
-    "conversation_tagged": "étiquette ajoutée",
-    "conversation_untagged": "étiquette retirée",
-    "conversation_note_saved": "note enregistrée",
-    "conversation_reviewed": "conversation relue",
-    "conversation_review_reopened": "relecture rouverte",
-    "conversation_taken_over": "conversation reprise",
-    "conversation_staff_reply": "réponse envoyée au locataire",
-    "conversation_handed_back": "conversation rendue à l'assistant",
-    "conversations_exported": "conversations exportées",
-    # Validations
-    "insurance_accepted": "attestation acceptée",
-    "insurance_rejected": "attestation refusée",
-    "insurance_info_requested": "complément demandé (assurance)",
-    "direct_debit_activated": "prélèvement activé",
-    "direct_debit_rejected": "prélèvement refusé",
-    "direct_debit_info_requested": "complément demandé (prélèvement)",
-    # Retention and erasure
-    "household_erased": "foyer effacé",
-}
 
 #: Substrings of a ``details`` key that suggest a secret; such keys are refused outright.
 _SECRET_HINTS = ("password", "mot_de_passe", "hash", "token", "jeton", "secret", "csrf", "cookie")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.portal.errors import NotFound
+from bot.errors import NotFound
 from bot.portal.models import DirectDebitRequest, DirectDebitStatus, Household
 from bot.portal.services.iban import mask_iban
 from bot.portal.services.mandate_pdf import RETURN_ADDRESS
@@ -158,5 +158,5 @@ async def direct_debit_request(session: AsyncSession, request_id: int) -> Direct
         .options(selectinload(DirectDebitRequest.leases))
     )
     if request is None:
-        raise NotFound("Demande de prélèvement introuvable.", code="direct_debit_not_found")
+        raise NotFound(code="direct_debit_not_found")
     return request

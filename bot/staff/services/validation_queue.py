@@ -1,6 +1,6 @@
 """The staff's validation queue and the detail pages behind it: what waits for a decision,
-oldest first, with its 48 h deadline, and the files to look at (read only; decisions are in
-``validations``)."""
+oldest first, with its deadline (the landlord's delays), and the files to look at (read only;
+decisions are in ``validations``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from bot.portal.errors import NotFound
+from bot.errors import NotFound
+from bot.policy import landlord
 from bot.portal.models import (
     IN_FORCE_STATUSES,
     CertificateStatus,
@@ -24,11 +25,10 @@ from bot.portal.models import (
     utcnow,
 )
 from bot.portal.services import uploads
+from bot.portal.services.households import active_account_of
 from bot.portal.services.iban import mask_iban
-from bot.portal.services.insurance import VALIDATION_DELAY_HOURS
 from bot.staff.services.direct_debit_decisions import direct_debit_request
 from bot.staff.services.validations import (
-    active_account,
     staff_name,
     submitted_certificate,
     upload_of_slot,
@@ -36,11 +36,8 @@ from bot.staff.services.validations import (
 
 INSURANCE = "insurance"
 DIRECT_DEBIT = "direct_debit"
-#: Help page: staff accept an insurance update "dans un délai de 48h".
-INSURANCE_DELAY = timedelta(hours=VALIDATION_DELAY_HOURS)
-#: The same target for a direct-debit request; the help page only says "quelques jours" for the
-#: whole set-up, which includes the post.
-DIRECT_DEBIT_DELAY = timedelta(hours=48)
+INSURANCE_DELAY = timedelta(hours=landlord.VALIDATION_DELAY_HOURS)
+DIRECT_DEBIT_DELAY = timedelta(hours=landlord.DIRECT_DEBIT_REVIEW_HOURS)
 
 # --------------------------------------------------------------------------- the queue
 
@@ -169,7 +166,7 @@ async def certificate_review(*, session: AsyncSession, certificate_id: int) -> C
         )
     )
     in_force = [c for c in others if c.status in IN_FORCE_STATUSES]
-    account = await active_account(session, certificate.household_id)
+    account = await active_account_of(session=session, household_id=certificate.household_id)
     return CertificateReview(
         certificate=certificate,
         household=household,
@@ -212,7 +209,7 @@ async def certificate_file(*, session: AsyncSession, certificate_id: int) -> Sto
     slot_id = certificate.upload_slot_id
     upload = None if slot_id is None else await uploads.upload_for(session=session, slot_id=slot_id)
     if upload is None:
-        raise NotFound("Aucune attestation n'est jointe.", code="certificate_file_not_found")
+        raise NotFound(code="certificate_file_not_found")
     return upload
 
 
@@ -225,5 +222,5 @@ async def direct_debit_rib(*, session: AsyncSession, request_id: int) -> StoredU
         .options(undefer(StoredUpload.data))
     )
     if upload is None:  # pragma: no cover - the foreign key forbids it
-        raise NotFound("RIB introuvable.", code="rib_not_found")
+        raise NotFound(code="rib_not_found")
     return upload

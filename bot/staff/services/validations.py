@@ -6,7 +6,8 @@
   RIB reach Service DFC or the agency (their decisions: ``direct_debit_decisions.py``, on the
   shared rules below: ``acting_staff``, ``claim_decision``, ``audit_decision``).
 
-Both queues are shown oldest first, each item with its deadline (``created_at`` + 48 h).
+Both queues are shown oldest first, each item with its deadline (``created_at`` + the
+landlord's ``VALIDATION_DELAY_HOURS`` or ``DIRECT_DEBIT_REVIEW_HOURS``).
 
 Every decision runs in the caller's transaction and, all or nothing:
 
@@ -28,11 +29,11 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.policy.french_dates import format_french_date
+from bot.policy.landlord import VALIDATION_DELAY_HOURS
 from bot.portal.models import (
     IN_FORCE_STATUSES,
-    Account,
-    AccountStatus,
     CertificateStatus,
     DirectDebitRequest,
     DirectDebitStatus,
@@ -42,8 +43,7 @@ from bot.portal.models import (
     StoredUpload,
     utcnow,
 )
-from bot.portal.services.french_dates import format_french_date
-from bot.portal.services.insurance import VALIDATION_DELAY_HOURS
+from bot.portal.services.households import active_account_of
 from bot.portal.services.outbox import enqueue_email
 from bot.settings import Settings
 from bot.staff.errors import StaffNotAllowed
@@ -151,7 +151,7 @@ async def _decide_certificate(
     action, template = _CERTIFICATE_OUTCOMES[status]
     # Emailed to the household's active account; a household without one (unsubscribed since)
     # is still decided on, and the audit entry says nobody was told.
-    account = await active_account(session, certificate.household_id)
+    account = await active_account_of(session=session, household_id=certificate.household_id)
     if account is not None:
         await enqueue_email(
             session=session,
@@ -192,16 +192,10 @@ def clean_note(text: str, *, field: str) -> str:
     while "\n\n\n" in note:
         note = note.replace("\n\n\n", "\n\n")
     if not note:
-        label = "le motif du refus" if field == "motif" else "l'information demandée au locataire"
-        raise InvalidInput(
-            f"Indiquez {label} : il lui est envoyé par e-mail.", code="note_required", field=field
-        )
+        variant = "motif" if field == "motif" else "message"
+        raise InvalidInput(code="note_required", variant=variant, field=field)
     if len(note) > NOTE_MAX_LENGTH:
-        raise InvalidInput(
-            f"Le texte est trop long ({NOTE_MAX_LENGTH} caractères au plus).",
-            code="note_too_long",
-            field=field,
-        )
+        raise InvalidInput(code="note_too_long", field=field, maximum=NOTE_MAX_LENGTH)
     return note
 
 
@@ -209,7 +203,7 @@ async def acting_staff(session: AsyncSession, staff_id: int) -> StaffAccount:
     """The deciding staff member, read in this transaction: a deactivation applies at once."""
     staff = await session.get(StaffAccount, staff_id)
     if staff is None or not staff.active:
-        raise StaffNotAllowed("Action réservée au personnel en activité.")
+        raise StaffNotAllowed(variant="inactive")
     return staff
 
 
@@ -217,7 +211,7 @@ async def submitted_certificate(session: AsyncSession, certificate_id: int) -> I
     certificate = await session.get(InsuranceCertificate, certificate_id)
     # Certificates on file (imported from the landlord's records) were never submitted.
     if certificate is None or certificate.submitted_at is None:
-        raise NotFound("Attestation introuvable.", code="certificate_not_found")
+        raise NotFound(code="certificate_not_found")
     return certificate
 
 
@@ -242,19 +236,8 @@ async def claim_decision(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        raise Conflict(
-            "Cette demande a déjà été traitée : rechargez la file des validations.",
-            code="already_decided",
-        )
+        raise Conflict(code="already_decided")
     await session.refresh(item, DECISION_FIELDS)
-
-
-async def active_account(session: AsyncSession, household_id: int) -> Account | None:
-    return await session.scalar(
-        select(Account).where(
-            Account.household_id == household_id, Account.status == AccountStatus.ACTIVE
-        )
-    )
 
 
 async def upload_of_slot(session: AsyncSession, slot_id: int | None) -> StoredUpload | None:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.portal.services.french_dates import FRANCE
+from bot.policy.french_dates import FRANCE
 from bot.staff.takeover.rasa_api import STAFF
 
 TENANT, BOT, STAFF_MEMBER, PAUSED, RESUMED = "tenant", "bot", "staff", "paused", "resumed"

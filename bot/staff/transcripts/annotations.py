@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
 from bot.portal.models import ConversationSummary, ConversationTag, ReviewStatus, utcnow
 from bot.staff.transcripts.queries import normalise_tag
 
@@ -28,11 +28,7 @@ async def add_tag(
     if tag in tags:
         return None
     if len(tags) >= MAX_TAGS:
-        raise InvalidInput(
-            f"Une conversation porte au plus {MAX_TAGS} étiquettes.",
-            code="too_many_tags",
-            field="etiquette",
-        )
+        raise InvalidInput(code="too_many_tags", field="etiquette", maximum=MAX_TAGS)
     session.add(ConversationTag(summary_id=summary.id, tag=tag, added_by_id=staff_id))
     await session.flush()
     return tag
@@ -54,9 +50,7 @@ async def set_note(
     """Replace the note (empty: no note)."""
     note = note.strip().replace("\r\n", "\n")
     if len(note) > NOTE_MAX_LENGTH:
-        raise InvalidInput(
-            f"La note dépasse {NOTE_MAX_LENGTH} caractères.", code="too_long", field="note"
-        )
+        raise InvalidInput(code="too_long", variant="note", field="note", maximum=NOTE_MAX_LENGTH)
     summary.note = note or None
     summary.note_by_id = staff_id
     summary.note_at = utcnow()

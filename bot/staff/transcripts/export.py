@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
+from bot.policy.french_dates import FRANCE
 from bot.portal.models import ConversationSummary
-from bot.portal.services.french_dates import FRANCE
 from bot.staff.transcripts import tracker
 from bot.staff.transcripts.queries import (
     ConversationFilters,

@@ -27,13 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.sql import ColumnElement, Select
 
-from bot.portal.api.inputs import row_id
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
+from bot.policy.french_dates import FRANCE, parse_french_date
+from bot.policy.landlord import CLIENT_NUMBER_LENGTH
 from bot.portal.models import ConversationSummary, ConversationTag, ReviewStatus
-from bot.portal.services.french_dates import FRANCE, parse_french_date
 from bot.staff.transcripts import tracker
 from bot.staff.transcripts.digest import fold
 from bot.staff.transcripts.tracker import TrackerEvent
+from bot.web.inputs import row_id
 
 PAGE_SIZE = 50
 MAX_SEARCH_WORDS = 8
@@ -45,7 +46,7 @@ REVIEW_VALUES = {"a_revoir": ReviewStatus.PENDING, "revue": ReviewStatus.REVIEWE
 YES_NO = {"oui": True, "non": False}
 _TAG = re.compile(r"^[\w-]{1,40}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_CLIENT_NUMBER = re.compile(r"^\d{8}$")
+_CLIENT_NUMBER = re.compile(rf"^\d{{{CLIENT_NUMBER_LENGTH}}}$")
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
 #: Actions left out of a transcript, besides responses (``utter_*``, shown as the bot's
 #: messages); a session start shows as its ``session_started`` event.
@@ -56,11 +57,7 @@ def normalise_tag(text: str) -> str:
     """A tag as staff type it, in its stored form: lower case, words joined by dashes."""
     tag = "-".join(text.strip().lower().split())
     if not _TAG.match(tag):
-        raise InvalidInput(
-            "Une étiquette compte 1 à 40 caractères : lettres, chiffres, tirets.",
-            code="invalid_tag",
-            field="etiquette",
-        )
+        raise InvalidInput(code="invalid_tag", field="etiquette")
     return tag
 
 
@@ -70,14 +67,14 @@ def _one(args: Mapping[str, Any], name: str) -> str:
     found = args.get(name) or ""
     value = (found if isinstance(found, str) else (found[0] if found else "")).strip()
     if len(value) > 200:
-        raise InvalidInput("Valeur de filtre trop longue.", code="too_long", field=name)
+        raise InvalidInput(code="too_long", variant="filter", field=name)
     return value
 
 
 def _yes_no(args: Mapping[str, Any], name: str) -> bool | None:
     value = _one(args, name)
     if value and value not in YES_NO:
-        raise InvalidInput("Choisissez « oui » ou « non ».", code="invalid_filter", field=name)
+        raise InvalidInput(code="invalid_filter", variant="yes_no", field=name)
     return YES_NO.get(value)
 
 
@@ -88,15 +85,13 @@ def _day(args: Mapping[str, Any], name: str) -> date | None:
     try:  # what a date field sends (ISO), or what staff type without one (31/12/2025...)
         return parse_french_date(value)
     except InvalidInput:
-        raise InvalidInput(
-            "Date invalide : utilisez le format JJ/MM/AAAA.", code="invalid_date", field=name
-        ) from None
+        raise InvalidInput(code="invalid_date", variant="filter", field=name) from None
 
 
 def _name(args: Mapping[str, Any], name: str) -> str:
     value = _one(args, name)
     if value and not _NAME.match(value):
-        raise InvalidInput("Valeur de filtre inconnue.", code="invalid_filter", field=name)
+        raise InvalidInput(code="invalid_filter", field=name)
     return value
 
 
@@ -124,22 +119,21 @@ class ConversationFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> ConversationFilters:
-        """Filters from a query string; ``InvalidInput`` (French message) for a bad value."""
+        """Filters from a query string; ``InvalidInput`` (with its code) for a bad value."""
         start, end = _day(args, "du"), _day(args, "au")
         if start and end and start > end:
-            raise InvalidInput(
-                "La date de début est postérieure à la date de fin.",
-                code="invalid_range",
-                field="au",
-            )
+            raise InvalidInput(code="invalid_range", field="au")
         client_number = _one(args, "client").replace(" ", "")
         if client_number and not _CLIENT_NUMBER.match(client_number):
             raise InvalidInput(
-                "Le numéro client compte 8 chiffres.", code="invalid_filter", field="client"
+                code="invalid_filter",
+                variant="client_number",
+                field="client",
+                length=CLIENT_NUMBER_LENGTH,
             )
         review = _one(args, "revue")
         if review and review not in REVIEW_VALUES:
-            raise InvalidInput("Statut de revue inconnu.", code="invalid_filter", field="revue")
+            raise InvalidInput(code="invalid_filter", variant="review", field="revue")
         tag = _one(args, "etiquette")
         return cls(
             start=start,
@@ -227,7 +221,7 @@ def parse_cursor(args: Mapping[str, Any], name: str) -> int | None:
     try:
         return row_id(value)  # past the id column's range, PostgreSQL would answer an error
     except ValueError:
-        raise InvalidInput("Page inconnue.", code="invalid_cursor", field=name) from None
+        raise InvalidInput(code="invalid_cursor", field=name) from None
 
 
 @dataclass(frozen=True)

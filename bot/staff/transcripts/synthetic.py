@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.privacy.redaction import TOKEN_MARK
 from bot.staff.transcripts.tracker import EVENTS
 
 #: Intents in the ranking Rasa stores with each message (it keeps ten).
@@ -30,7 +31,7 @@ _RANKING = (
     "cancel",
     "move_out",
 )
-_METADATA = {"model_id": "[jeton masqué]", "assistant_id": "tenant-assistant"}
+_METADATA = {"model_id": TOKEN_MARK, "assistant_id": "tenant-assistant"}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The staff console's pages under ``/staff``: one blueprint per area, served as one group.
 
-A new section adds its blueprint to ``console`` below (``bot/portal/api/app.py`` registers
+A new section adds its blueprint to ``console`` below (``bot/app/__init__.py`` registers
 the group once) and guards each handler with ``auth.staff_required``.
 """
 

@@ -7,12 +7,9 @@ from sanic import Request
 from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
 
-from bot.portal.api.errors import status_of
-from bot.portal.api.inputs import IdBlueprint, form_field
-from bot.portal.errors import InvalidInput, PortalError
+from bot.errors import InvalidInput, PortalError
+from bot.policy.rules import PASSWORD_RULES
 from bot.portal.models import StaffAccount, StaffRole, utcnow
-from bot.portal.services import web_security
-from bot.portal.services.rules import PASSWORD_RULES
 from bot.staff.errors import StaffNotAllowed
 from bot.staff.services import accounts, audit
 from bot.staff.web.auth import (
@@ -23,6 +20,8 @@ from bot.staff.web.auth import (
     staff_page,
     staff_required,
 )
+from bot.web.errors import status_of
+from bot.web.inputs import IdBlueprint, client_ip, form_field
 
 bp = IdBlueprint("staff_admin")
 
@@ -98,11 +97,7 @@ async def create_account(request: Request) -> HTTPResponse:
         form = {name: form_field(request, name) for name in form}
         password = form_field(request, "mot_de_passe")
         if password != form_field(request, "confirmation"):
-            raise InvalidInput(
-                "Les deux mots de passe saisis ne sont pas identiques.",
-                code="password_mismatch",
-                field="confirmation",
-            )
+            raise InvalidInput(code="password_mismatch", field="confirmation")
         async with request.app.ctx.sessions.begin() as session:
             await accounts.create_staff_account(
                 session=session,
@@ -111,7 +106,7 @@ async def create_account(request: Request) -> HTTPResponse:
                 role=form["role"],
                 password=password,
                 actor_id=request.ctx.staff.id,
-                ip=web_security.client_ip(request),
+                ip=client_ip(request),
             )
     except PortalError as error:
         return await _refused(request, error, form)
@@ -126,7 +121,7 @@ async def _set_active(request: Request, account_id: int, *, active: bool) -> HTT
                 actor_id=request.ctx.staff.id,
                 account_id=account_id,
                 active=active,
-                ip=web_security.client_ip(request),
+                ip=client_ip(request),
             )
     except PortalError as error:
         return await _refused(request, error)
@@ -155,7 +150,7 @@ async def unlock(request: Request, account_id: int) -> HTTPResponse:
                 session=session,
                 actor_id=request.ctx.staff.id,
                 account_id=account_id,
-                ip=web_security.client_ip(request),
+                ip=client_ip(request),
             )
     except PortalError as error:
         return await _refused(request, error)
@@ -173,7 +168,7 @@ async def change_role(request: Request, account_id: int) -> HTTPResponse:
                 actor_id=request.ctx.staff.id,
                 account_id=account_id,
                 role=role,
-                ip=web_security.client_ip(request),
+                ip=client_ip(request),
             )
     except PortalError as error:
         return await _refused(request, error)
@@ -190,7 +185,7 @@ async def journal(request: Request) -> HTTPResponse:
         {
             "at": french_datetime(entry.at),
             "who": names.get(entry.staff_id, "") if entry.staff_id else "",
-            "action": audit.ACTIONS.get(entry.action, entry.action),
+            "action": entry.action,
             "target": f"{entry.target_type} {entry.target_id}" if entry.target_type else "",
             "details": ", ".join(
                 f"{key} : {value}" for key, value in (entry.details or {}).items()

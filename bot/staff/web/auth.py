@@ -43,15 +43,15 @@ from sanic import Request
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.api.inputs import form_field
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
+from bot.policy.french_dates import FRANCE
 from bot.portal.models import StaffAccount, StaffAuditEntry, StaffRole, utcnow
-from bot.portal.services import web_security
-from bot.portal.services.french_dates import FRANCE
-from bot.portal.templating import render
 from bot.settings import Settings
 from bot.staff.services import audit, sessions
 from bot.staff.services.sessions import CSRF_COOKIE, IDLE_TIMEOUT, LOGIN_COOKIE
+from bot.staff.templating import render
+from bot.web import cookies
+from bot.web.inputs import client_ip, form_field
 
 HOME = "/staff/"
 LOGIN = "/staff/connexion"
@@ -103,7 +103,7 @@ def french_datetime(value: datetime | None) -> str:
 
 def _set(response: HTTPResponse, name: str, value: str, settings: Settings, max_age: int | None):
     attributes = sessions.cookie_attributes(settings=settings)
-    web_security.set_cookie(response, name, value, attributes, max_age=max_age)
+    cookies.set_cookie(response, name, value, attributes, max_age=max_age)
 
 
 def set_login_cookie(
@@ -133,7 +133,7 @@ def staff_page(
     """A console page: its forms carry the CSRF token of this browser and staff member."""
     settings: Settings = request.app.ctx.settings
     staff = current_staff(request)
-    secret, fresh = web_security.usable_csrf_secret(request.cookies.get(CSRF_COOKIE, ""))
+    secret, fresh = cookies.usable_csrf_secret(request.cookies.get(CSRF_COOKIE, ""))
     body = render(
         template,
         csrf=sessions.csrf_token(settings=settings, secret=secret, account=staff),
@@ -222,7 +222,7 @@ async def record_action(
         target_type=target_type,
         target_id=target_id,
         details=details,
-        ip=web_security.client_ip(request),
+        ip=client_ip(request),
     )
 
 

@@ -18,7 +18,7 @@ from sanic import Blueprint, Request
 from sanic.compat import Header
 from sanic.response import HTTPResponse, ResponseStream, stream
 
-from bot.portal.errors import InvalidInput
+from bot.errors import InvalidInput
 from bot.staff.transcripts import export
 from bot.staff.transcripts.queries import ConversationFilters
 from bot.staff.web.auth import HEADERS, record_action, staff_page, staff_required

@@ -30,15 +30,15 @@ from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.portal.api.inputs import form_field
-from bot.portal.errors import InvalidInput, PortalError
+from bot.errors import InvalidInput, PortalError
+from bot.policy.french_dates import FRANCE
 from bot.portal.models import ConversationSummary, ConversationTag, ReviewStatus, StaffAccount
-from bot.portal.services.french_dates import FRANCE
 from bot.staff.transcripts import annotations, queries
 from bot.staff.transcripts.queries import REVIEW_VALUES, ConversationFilters
 from bot.staff.transcripts.tracker import TrackerStore, TrackerUnavailable
 from bot.staff.web.auth import HEADERS, french_datetime, record_action, staff_page, staff_required
 from bot.staff.web.index_refresh import refresh_before_reading, tracker_store
+from bot.web.inputs import form_field
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff_conversations")
@@ -361,7 +361,7 @@ async def review(request: Request, conversation_id: str) -> HTTPResponse:
 
     async def change(session: AsyncSession, summary: ConversationSummary, staff_id: int) -> Audited:
         if status is None:
-            raise InvalidInput("Statut de revue inconnu.", code="invalid_status", field="statut")
+            raise InvalidInput(code="invalid_status", field="statut")
         await annotations.set_review(
             session=session, summary=summary, status=status, staff_id=staff_id
         )

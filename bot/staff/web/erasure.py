@@ -12,14 +12,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
 
-from bot.portal.api.errors import status_of
-from bot.portal.api.inputs import form_field
-from bot.portal.errors import InvalidInput, NotFound, PortalError
+from bot.errors import InvalidInput, NotFound, PortalError
 from bot.portal.models import StaffAuditEntry, StaffRole
-from bot.portal.services import web_security
 from bot.staff.retention.household import HOUSEHOLD_ERASED, erase_household, erasure_plan
 from bot.staff.transcripts.tracker import TrackerUnavailable
 from bot.staff.web.auth import HEADERS, french_datetime, staff_page, staff_required
+from bot.web.errors import status_of
+from bot.web.inputs import client_ip, form_field
 
 bp = Blueprint("staff_erasure")
 
@@ -89,18 +88,14 @@ async def erase(request: Request, client_number: str) -> HTTPResponse:
     try:
         typed = form_field(request, "confirmation").replace(" ", "")
         if typed != client_number:
-            raise InvalidInput(
-                "Le numéro saisi pour confirmer ne correspond pas : rien n'a été effacé.",
-                code="erasure_not_confirmed",
-                field="confirmation",
-            )
+            raise InvalidInput(code="erasure_not_confirmed", field="confirmation")
         async with request.app.ctx.sessions.begin() as session:
             await erase_household(
                 session=session,
                 settings=request.app.ctx.settings,
                 client_number=client_number,
                 actor_id=request.ctx.staff.id,
-                ip=web_security.client_ip(request),
+                ip=client_ip(request),
             )
     except PortalError as error:
         return await _page(

@@ -2,7 +2,7 @@
 morning, for the last 7, 30 or 90 days (``?jours=``, 30 by default; anything else shows 30).
 
 Conversations per day and channel, top topics, fallback and handoff rates against the period
-before, flows started and completed, the validation queue's age against the 48 h promise. The
+before, flows started and completed, the validation queue's age against the promised delay. The
 figures come from ``bot.staff.overview``; the index is brought up to date first, as the
 conversation list does, and an unreachable tracker store only means older figures.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from bot.policy.french_dates import today_in_france
 from bot.portal.models import utcnow
-from bot.portal.services.french_dates import today_in_france
 from bot.staff.overview import metrics
 from bot.staff.overview.charts import overview_charts
 from bot.staff.web.auth import HOME, staff_page, staff_required

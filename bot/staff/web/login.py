@@ -9,10 +9,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from bot.portal.api.inputs import form_field
-from bot.portal.errors import InvalidInput, RateLimited
+from bot.errors import InvalidInput, RateLimited
 from bot.portal.models import utcnow
-from bot.portal.services import web_security
 from bot.settings import Settings
 from bot.staff.services import accounts, sessions
 from bot.staff.services.sessions import LOGIN_COOKIE
@@ -26,6 +24,7 @@ from bot.staff.web.auth import (
     staff_page,
     staff_required,
 )
+from bot.web.inputs import client_ip, form_field
 
 bp = Blueprint("staff_login")
 
@@ -77,7 +76,7 @@ async def login_submit(request: Request) -> HTTPResponse:
                 settings=settings,
                 email=email,
                 password=password,
-                ip=web_security.client_ip(request),
+                ip=client_ip(request),
             )
     except RateLimited:
         return _login_form(request, status=429, problem="rate_limited", email=email, target=target)
@@ -93,7 +92,7 @@ async def login_submit(request: Request) -> HTTPResponse:
 async def logout(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions.begin() as session:
         await accounts.log_out(
-            session=session, account_id=request.ctx.staff.id, ip=web_security.client_ip(request)
+            session=session, account_id=request.ctx.staff.id, ip=client_ip(request)
         )
     response = redirect(f"{LOGIN}?deconnecte=1", status=303, headers=HEADERS)
     return clear_login_cookie(response, request.app.ctx.settings)

@@ -23,15 +23,16 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json, raw, redirect
 
-from bot.portal.api.errors import status_of
-from bot.portal.api.inputs import IdBlueprint
-from bot.portal.errors import InvalidInput, PortalError
+from bot.errors import InvalidInput, PortalError
+from bot.policy import opening_hours
 from bot.portal.models import HandoffRequest, StaffRole, utcnow
-from bot.portal.services import handoff, opening_hours
+from bot.portal.services import handoff
 from bot.settings import Settings
 from bot.staff.takeover import transcript
 from bot.staff.takeover.rasa_api import RasaApiError, RasaClient
 from bot.staff.web.auth import HEADERS, french_datetime, record_action, staff_page, staff_required
+from bot.web.errors import status_of
+from bot.web.inputs import IdBlueprint
 
 bp = IdBlueprint("staff_takeover")
 
@@ -46,9 +47,6 @@ DONE = {"prise", "envoye", "rendue"}
 #: Channels whose output channel Rasa can use outside a tenant's request (see rasa_api).
 DELIVERING_CHANNELS = {"socketio", "telegram", "sms"}
 MESSAGE_MAX_LENGTH = 2000
-RASA_DOWN = (
-    "L'assistant ne répond pas pour le moment : rien n'a été fait. Réessayez dans un instant."
-)
 
 
 @bp.before_server_start
@@ -116,8 +114,10 @@ async def _conversation_page(
     *,
     status: int = 200,
     problem: str = "",
+    rasa_down: bool = False,
     message: str = "",
 ) -> HTTPResponse:
+    """``problem``: an error's message; ``rasa_down``: Rasa did not answer (the labels say it)."""
     async with request.app.ctx.sessions() as session:
         item = await handoff.get_handoff(session=session, handoff_id=handoff_id)
     row, staff = _row(item), request.ctx.staff
@@ -144,7 +144,8 @@ async def _conversation_page(
         holds=row["status"] == "taken"
         and (row["taken_by_id"] == staff.id or staff.role == StaffRole.ADMIN),
         problem=problem,
-        done=done if done in DONE and not problem else "",
+        rasa_down=rasa_down,
+        done=done if done in DONE and not (problem or rasa_down) else "",
         message=message,
         max_length=MESSAGE_MAX_LENGTH,
     )
@@ -153,7 +154,7 @@ async def _conversation_page(
 async def _refused(request: Request, handoff_id: int, error: Exception, message: str = ""):
     if isinstance(error, RasaApiError):
         return await _conversation_page(
-            request, handoff_id, status=503, problem=RASA_DOWN, message=message
+            request, handoff_id, status=503, rasa_down=True, message=message
         )
     assert isinstance(error, PortalError)
     if status_of(error) == 404:
@@ -215,12 +216,9 @@ async def take(request: Request, handoff_id: int) -> HTTPResponse:
 def _message(request: Request) -> str:
     message = ((request.form.get("message") if request.form else "") or "").strip()
     if not message:
-        raise InvalidInput("Écrivez un message avant de l'envoyer.", field="message")
+        raise InvalidInput(variant="empty_message", field="message")
     if len(message) > MESSAGE_MAX_LENGTH:
-        raise InvalidInput(
-            f"Le message dépasse {MESSAGE_MAX_LENGTH} caractères : raccourcissez-le.",
-            field="message",
-        )
+        raise InvalidInput(variant="message_too_long", field="message", maximum=MESSAGE_MAX_LENGTH)
     return message
 
 

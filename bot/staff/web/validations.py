@@ -13,15 +13,14 @@ from datetime import datetime, timedelta
 from sanic import Request
 from sanic.response import HTTPResponse, raw, redirect
 
-from bot.portal.api.errors import status_of
-from bot.portal.api.inputs import IdBlueprint, form_field
-from bot.portal.errors import Conflict, InvalidInput
+from bot.errors import Conflict, InvalidInput
+from bot.policy.french_dates import format_french_date
 from bot.portal.models import StoredUpload, utcnow
-from bot.portal.services import web_security
-from bot.portal.services.french_dates import format_french_date
 from bot.staff.errors import StaffNotAllowed
 from bot.staff.services import direct_debit_decisions, validation_queue, validations
 from bot.staff.web.auth import HEADERS, forbidden, french_datetime, staff_page, staff_required
+from bot.web.errors import status_of
+from bot.web.inputs import IdBlueprint, client_ip, form_field
 
 bp = IdBlueprint("staff_validations")
 
@@ -296,7 +295,7 @@ async def _decision(
                 session=session,
                 settings=request.app.ctx.settings,
                 staff_id=request.ctx.staff.id,
-                ip=web_security.client_ip(request),
+                ip=client_ip(request),
                 **target,
                 **extra,
             )
