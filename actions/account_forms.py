@@ -37,6 +37,23 @@ def _failed(
     return {slot: None, "input_failures": failures}
 
 
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _checked(
+    slot: str,
+    found: str | None,
+    response: str,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+) -> dict[str, Any]:
+    """``found`` for ``slot`` (the failures count starts again), or, if ``None``, ``_failed``."""
+    if found is None:
+        return _failed(slot, response, dispatcher, tracker)
+    return {slot: found, "input_failures": 0}
+
+
 class AccountSlotValidation(TenantFormValidation):
     """Validators shared by every form that asks for a client number, a surname or an email."""
 
@@ -67,26 +84,20 @@ class AccountSlotValidation(TenantFormValidation):
     async def validate_client_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        number = client_number_from(str(value) if value is not None else None)
-        if number is None:
-            return _failed("client_number", "utter_invalid_client_number", dispatcher, tracker)
-        return {"client_number": number, "input_failures": 0}
+        number = client_number_from(_text(value))
+        return _checked("client_number", number, "utter_invalid_client_number", dispatcher, tracker)
 
     async def validate_surname(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        surname = surname_from(str(value) if value is not None else None)
-        if surname is None:
-            return _failed("surname", "utter_invalid_surname", dispatcher, tracker)
-        return {"surname": surname, "input_failures": 0}
+        surname = surname_from(_text(value))
+        return _checked("surname", surname, "utter_invalid_surname", dispatcher, tracker)
 
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        email = email_from(str(value) if value is not None else None)
-        if email is None:
-            return _failed("email", "utter_invalid_email", dispatcher, tracker)
-        return {"email": email, "input_failures": 0}
+        email = email_from(_text(value))
+        return _checked("email", email, "utter_invalid_email", dispatcher, tracker)
 
 
 class ValidateRegisterForm(AccountSlotValidation):

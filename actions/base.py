@@ -21,6 +21,7 @@ from actions.portal_client import (
     TooManyAttempts,
     default_client,
 )
+from bot.dialogue.default_texts import UNAVAILABLE_RESPONSE
 
 #: Portal error fields that have their own explanation in domain.yml.
 FIELD_RESPONSES = {
@@ -30,12 +31,8 @@ FIELD_RESPONSES = {
 }
 
 
-class PortalAction(Action, ABC):
-    """An action whose work is one portal call; subclasses implement ``call``.
-
-    Failures become French responses by name: too many attempts, invalid field, portal down.
-    Nothing about the tenant's identity is ever inferred from a failure.
-    """
+class UsesPortal:
+    """The portal client seam: tests hand a client in, the action server uses the default one."""
 
     def __init__(self, portal: PortalClient | None = None):
         self._portal = portal
@@ -43,6 +40,14 @@ class PortalAction(Action, ABC):
     @property
     def portal(self) -> PortalClient:
         return self._portal or default_client()
+
+
+class PortalAction(UsesPortal, Action, ABC):
+    """An action whose work is one portal call; subclasses implement ``call``.
+
+    Failures become French responses by name: too many attempts, invalid field, portal down.
+    Nothing about the tenant's identity is ever inferred from a failure.
+    """
 
     @abstractmethod
     async def call(
@@ -69,27 +74,20 @@ class PortalAction(Action, ABC):
                 response=FIELD_RESPONSES.get(rejected.field or "", "utter_request_failed")
             )
         except PortalUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
+            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
         return self.after_failure()
 
 
-class VerifiedFormValidation(TenantFormValidation, ABC):
+class VerifiedFormValidation(UsesPortal, TenantFormValidation, ABC):
     """Validation of a form that works on a verified account.
 
     When the portal says the verification has expired, the form ends at once (no slot is left
     to ask) and its submit action, finding ``verified`` false, says so.
     """
 
-    def __init__(self, portal: PortalClient | None = None):
-        self._portal = portal
-
     @abstractmethod
     def name(self) -> str:
         """``validate_<form name>``."""
-
-    @property
-    def portal(self) -> PortalClient:
-        return self._portal or default_client()
 
     async def required_slots(
         self,
@@ -113,7 +111,7 @@ class VerifiedFormValidation(TenantFormValidation, ABC):
         except TooManyAttempts:
             dispatcher.utter_message(response="utter_too_many_attempts")
         except PortalUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
+            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
         return {slot: None}
 
 

@@ -11,9 +11,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.account_forms import FAILURES_BEFORE_HANDOFF_OFFER
 from actions.accounts import clear_identity_slots
-from actions.base import PortalAction
+from actions.base import PortalAction, UsesPortal
 from actions.identity import conversation_of
-from actions.portal_client import PortalClient, PortalClientError, default_client
+from actions.portal_client import PortalClientError
 from actions.wording import response_text
 
 log = logging.getLogger(__name__)
@@ -122,20 +122,13 @@ def topic_label(intent: str, domain: DomainDict, tracker: Tracker) -> str:
     return response_text(f"utter_topic_{intent}", domain, tracker)
 
 
-class ActionSuggestTopics(Action):
+class ActionSuggestTopics(UsesPortal, Action):
     """Low-confidence message or complaint: offer the likely topics and a person as buttons
     instead of guessing (a complaint starts with an apology).
 
     When it happens again right after, the bot has given up: the conversation goes to the
     staff console's takeover queue (silently; the tenant still gets the buttons).
     """
-
-    def __init__(self, portal: PortalClient | None = None):
-        self._portal = portal
-
-    @property
-    def portal(self) -> PortalClient:
-        return self._portal or default_client()
 
     def name(self) -> str:
         return "action_suggest_topics"

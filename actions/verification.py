@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.accounts import clear_identity_slots
 from actions.balance import unpaid_alert
-from actions.base import PortalAction
+from actions.base import PortalAction, UsesPortal
 from actions.form_base import TenantFormValidation
 from actions.identity import conversation_of
 from actions.portal_client import (
@@ -29,6 +29,7 @@ from actions.portal_client import (
 )
 from actions.slot_rules import email_from
 from actions.wording import response_text
+from bot.dialogue.default_texts import UNAVAILABLE_RESPONSE
 
 #: What to do once verified, per topic the tenant asked about.
 TOPIC_ACTIONS = {
@@ -104,15 +105,8 @@ class ActionCheckVerification(PortalAction):
         return [SlotSet("verified", False), SlotSet("pending_topic", None)]
 
 
-class ValidateVerifyForm(TenantFormValidation):
+class ValidateVerifyForm(UsesPortal, TenantFormValidation):
     """Email → the portal emails a code (same reply whether or not it matches); code → grant."""
-
-    def __init__(self, portal: PortalClient | None = None):
-        self._portal = portal
-
-    @property
-    def portal(self) -> PortalClient:
-        return self._portal or default_client()
 
     def name(self) -> str:
         return "validate_verify_form"
@@ -132,7 +126,7 @@ class ValidateVerifyForm(TenantFormValidation):
             dispatcher.utter_message(response="utter_too_many_attempts")
             return {"email": None}
         except (PortalRejected, PortalUnavailable):
-            dispatcher.utter_message(response="utter_service_unavailable")
+            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
             return {"email": None}
         dispatcher.utter_message(response="utter_code_sent", email=email)
         return {"email": email}
@@ -160,7 +154,7 @@ class ValidateVerifyForm(TenantFormValidation):
             )
             return {"verification_code": None, "email": None}
         except PortalUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
+            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
             return {"verification_code": None}
         return {"verification_code": "vérifié", "verified": True}
 

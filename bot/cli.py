@@ -224,6 +224,16 @@ def cmd_create_staff_admin(args: argparse.Namespace) -> int:
     return create_staff_admin(args)
 
 
+def _add_today_option(command: argparse.ArgumentParser) -> None:
+    """``--today``: the reference date of a dated job (tests and catch-up runs)."""
+    command.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot.cli", description="Assistant des locataires : commandes d'exploitation."
@@ -269,24 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
         "deactivate-moved-out",
         help=f"désactive les comptes des locataires partis depuis {DEACTIVATION_MONTHS} mois",
     )
-    deactivate.add_argument(
-        "--today",
-        type=date.fromisoformat,
-        default=None,
-        help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
-    )
+    _add_today_option(deactivate)
     deactivate.set_defaults(handler=cmd_deactivate_moved_out)
 
     daily = commands.add_parser(
         "daily-jobs",
         help="tâches quotidiennes : désactivations, rappels d'échéance d'assurance habitation",
     )
-    daily.add_argument(
-        "--today",
-        type=date.fromisoformat,
-        default=None,
-        help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
-    )
+    _add_today_option(daily)
     daily.set_defaults(handler=cmd_daily_jobs)
 
     telegram = commands.add_parser(

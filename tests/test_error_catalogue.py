@@ -27,7 +27,7 @@ DYNAMIC_IDS = {
     # bot/portal/api/verification_api.py: TokenInvalid(code=check.problem) for these problems.
     "code_expired",
     "no_challenge",
-    # bot/staff/services/validations.py clean_note: the variant is the form field.
+    # bot/staff/services/decisions.py clean_note: the variant is the form field.
     "note_required.motif",
     "note_required.message",
     # bot/portal/services/uploads.py: each kind a link accepts.

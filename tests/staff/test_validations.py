@@ -30,7 +30,12 @@ from bot.portal.models import (
 from bot.portal.services import direct_debit, insurance, uploads
 from bot.settings import Settings
 from bot.staff.errors import StaffNotAllowed
-from bot.staff.services import direct_debit_decisions, validation_queue, validations
+from bot.staff.services import (
+    certificate_decisions,
+    decisions,
+    direct_debit_decisions,
+    validation_queue,
+)
 from bot.staff.web.validations import time_left
 from tests.portal.support import Mailbox, Portal, outbox, words
 from tests.portal.test_uploads import image_file, pdf_file
@@ -215,10 +220,10 @@ def test_time_left_reads_at_a_glance(delta: timedelta, text: str) -> None:
 def test_a_reason_is_required_and_tidied(typed: str, expected: str | None) -> None:
     if expected is None:
         with pytest.raises(InvalidInput) as refused:
-            validations.clean_note(typed, field="motif")
+            decisions.clean_note(typed, field="motif")
         assert refused.value.field == "motif"
     else:
-        assert validations.clean_note(typed, field="motif") == expected
+        assert decisions.clean_note(typed, field="motif") == expected
 
 
 # --------------------------------------------------------------------------- the queue
@@ -505,13 +510,13 @@ async def test_two_decisions_at_the_same_moment_make_one(portal: Portal, staff: 
     async def decide(staff_member: StaffAccount, reason: str | None):
         async with portal.sessions.begin() as session:
             if reason is None:
-                return await validations.accept_certificate(
+                return await certificate_decisions.accept_certificate(
                     session=session,
                     settings=portal.settings,
                     certificate_id=certificate_id,
                     staff_id=staff_member.id,
                 )
-            return await validations.reject_certificate(
+            return await certificate_decisions.reject_certificate(
                 session=session,
                 settings=portal.settings,
                 certificate_id=certificate_id,
@@ -559,7 +564,7 @@ async def test_a_deactivated_staff_member_cannot_decide(portal: Portal, staff: d
 
     with pytest.raises(StaffNotAllowed):
         async with portal.sessions.begin() as session:
-            await validations.accept_certificate(
+            await certificate_decisions.accept_certificate(
                 session=session,
                 settings=portal.settings,
                 certificate_id=certificate_id,

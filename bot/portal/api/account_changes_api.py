@@ -9,6 +9,9 @@ Rules live in ``services/account_changes.py``; the routes read the grant and ans
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
@@ -18,6 +21,8 @@ from bot.web.inputs import conversation_id, json_object, text_field
 
 bp = Blueprint("account_changes_api", url_prefix="/api/v1")
 
+T = TypeVar("T")
+
 
 def _optional_body(request: Request) -> None:
     """These routes need no field: an empty body is fine, anything else must be a JSON object."""
@@ -25,20 +30,31 @@ def _optional_body(request: Request) -> None:
         json_object(request)
 
 
+async def _change_verified_account(
+    request: Request, change: Callable[..., Awaitable[T]], **values: object
+) -> T:
+    """Run ``change`` (an ``account_changes`` service) on the conversation's verified account,
+    then wake the outbox for the email it queued."""
+    async with request.app.ctx.sessions.begin() as session:
+        grant = await verified_grant(request, session)
+        result = await change(
+            session=session,
+            settings=request.app.ctx.settings,
+            account_id=grant.account_id,
+            conversation_id=conversation_id(request),
+            **values,
+        )
+    request.app.ctx.outbox_wakeup.set()
+    return result
+
+
 @bp.post("/identifier-changes")
 @service_token_required
 async def change_identifier(request: Request) -> HTTPResponse:
     new_email = text_field(json_object(request), "new_email")
-    async with request.app.ctx.sessions.begin() as session:
-        grant = await verified_grant(request, session)
-        masked = await account_changes.request_identifier_change(
-            session=session,
-            settings=request.app.ctx.settings,
-            account_id=grant.account_id,
-            new_email=new_email,
-            conversation_id=conversation_id(request),
-        )
-    request.app.ctx.outbox_wakeup.set()
+    masked = await _change_verified_account(
+        request, account_changes.request_identifier_change, new_email=new_email
+    )
     return json({"sent_to_masked": masked}, status=202)
 
 
@@ -46,15 +62,7 @@ async def change_identifier(request: Request) -> HTTPResponse:
 @service_token_required
 async def change_password(request: Request) -> HTTPResponse:
     _optional_body(request)
-    async with request.app.ctx.sessions.begin() as session:
-        grant = await verified_grant(request, session)
-        masked = await account_changes.request_password_change(
-            session=session,
-            settings=request.app.ctx.settings,
-            account_id=grant.account_id,
-            conversation_id=conversation_id(request),
-        )
-    request.app.ctx.outbox_wakeup.set()
+    masked = await _change_verified_account(request, account_changes.request_password_change)
     return json({"sent_to_masked": masked}, status=202)
 
 
@@ -62,13 +70,5 @@ async def change_password(request: Request) -> HTTPResponse:
 @service_token_required
 async def unsubscribe(request: Request) -> HTTPResponse:
     _optional_body(request)
-    async with request.app.ctx.sessions.begin() as session:
-        grant = await verified_grant(request, session)
-        await account_changes.unsubscribe_conversation(
-            session=session,
-            settings=request.app.ctx.settings,
-            account_id=grant.account_id,
-            conversation_id=conversation_id(request),
-        )
-    request.app.ctx.outbox_wakeup.set()
+    await _change_verified_account(request, account_changes.unsubscribe_conversation)
     return json({"status": "unsubscribed"})

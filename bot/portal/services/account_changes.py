@@ -125,12 +125,14 @@ async def request_identifier_change(
 
 async def _shadow_change_link(*, session: AsyncSession, settings: Settings, to: str) -> None:
     """The work of sending an identifier-change link, sending nothing and revoking nothing."""
-    raw = await mail_limits.shadow_token(session=session, purpose=TokenPurpose.IDENTIFIER_CHANGE)
-    await mail_limits.shadow_email(
+    await mail_limits.email_link(
         session=session,
+        account=None,
         to=to,
+        purpose=TokenPurpose.IDENTIFIER_CHANGE,
+        ttl=IDENTIFIER_CHANGE_TTL,
         template="identifier_change",
-        link=f"{settings.public_base_url}{IDENTIFIER_CHANGE_PATH}?jeton={raw}",
+        url=f"{settings.public_base_url}{IDENTIFIER_CHANGE_PATH}",
         ttl_hours=IDENTIFIER_CHANGE_LINK_HOURS,
     )
 
@@ -189,10 +191,12 @@ async def request_password_change(
     await _limit(
         session=session, settings=settings, conversation_id=conversation_id, account=account
     )
-    if await mail_limits.may_email(session=session, settings=settings, recipient=account.email):
-        await recovery.send_reset_link(session=session, settings=settings, account=account)
-    else:
-        await recovery.shadow_reset_link(session=session, settings=settings, to=account.email)
+    allowed = await mail_limits.may_email(
+        session=session, settings=settings, recipient=account.email
+    )
+    await recovery.email_reset_link(
+        session=session, settings=settings, account=account if allowed else None, to=account.email
+    )
     return mask_email(account.email)
 
 

@@ -241,13 +241,10 @@ async def _delete_unclaimed_ribs(session: AsyncSession, *slot_conditions: Column
 
 
 async def _rib_upload_id(*, session: AsyncSession, household_id: int, slot_id: int) -> int:
-    try:
-        slot = await uploads.slot_of_household(
-            session=session, slot_id=slot_id, household_id=household_id
-        )
-    except NotFound:
-        slot = None
-    if slot is None or slot.purpose != RIB_PURPOSE:
+    slot = await uploads.slot_for_purpose(
+        session=session, slot_id=slot_id, household_id=household_id, purpose=RIB_PURPOSE
+    )
+    if slot is None:
         raise InvalidInput(code="rib_not_found", variant="slot", field="rib_slot_id")
     upload = await uploads.upload_for(session=session, slot_id=slot.id)
     if upload is None:

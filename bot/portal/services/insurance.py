@@ -102,13 +102,10 @@ async def _check_certificate_upload(
     *, session: AsyncSession, household_id: int, slot_id: int
 ) -> None:
     """The slot is the household's certificate link and holds a PDF not used before."""
-    try:
-        slot = await uploads.slot_of_household(
-            session=session, slot_id=slot_id, household_id=household_id
-        )
-    except NotFound:
-        slot = None
-    if slot is None or slot.purpose != UPLOAD_PURPOSE:
+    slot = await uploads.slot_for_purpose(
+        session=session, slot_id=slot_id, household_id=household_id, purpose=UPLOAD_PURPOSE
+    )
+    if slot is None:
         raise InvalidInput(code="certificate_not_found", variant="slot", field="upload_slot_id")
     status = await uploads.slot_status(session=session, slot_id=slot.id)
     if status == "expired":

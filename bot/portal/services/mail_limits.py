@@ -26,10 +26,10 @@ from sqlalchemy import false, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.policy.landlord import EMAILS_PER_ADDRESS, Limit
-from bot.portal.models import OneTimeToken, OutboxEmail, TokenPurpose, utcnow
+from bot.portal.models import Account, OneTimeToken, OutboxEmail, TokenPurpose, utcnow
 from bot.portal.services import ratelimit
 from bot.portal.services.outbox import enqueue_email
-from bot.portal.services.tokens import digest
+from bot.portal.services.tokens import digest, issue_token
 from bot.portal.templating import render_email
 from bot.settings import Settings
 
@@ -86,6 +86,29 @@ async def email_within_limits(
     allowed = await may_email(session=session, settings=settings, recipient=recipient)
     send = enqueue_email if allowed and reaches_someone else shadow_email
     await send(session=session, to=recipient, template=template, **context)
+
+
+async def email_link(
+    *,
+    session: AsyncSession,
+    account: Account | None,
+    to: str,
+    purpose: TokenPurpose,
+    ttl: timedelta,
+    template: str,
+    url: str,
+    **context: object,
+) -> None:
+    """Issue a single-use ``purpose`` token for ``account`` (earlier ones are revoked) and queue
+    ``template`` to ``to`` with ``link``, ``url`` carrying the token; with no account, the same
+    work (``shadow_token``, ``shadow_email``), sending nothing and revoking nothing."""
+    if account is None:
+        raw = await shadow_token(session=session, purpose=purpose)
+        send = shadow_email
+    else:
+        raw = await issue_token(session=session, account=account, purpose=purpose, ttl=ttl)
+        send = enqueue_email
+    await send(session=session, to=to, template=template, link=f"{url}?jeton={raw}", **context)
 
 
 async def shadow_token(*, session: AsyncSession, purpose: TokenPurpose) -> str:

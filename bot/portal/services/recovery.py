@@ -24,7 +24,7 @@ from bot.portal.services.households import live_account_by_email, live_account_o
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.passwords import hash_password
 from bot.portal.services.registration import answer_activation_request, limit_attempts
-from bot.portal.services.tokens import consume_token, find_valid_token, issue_token, revoke_all
+from bot.portal.services.tokens import consume_token, find_valid_token, revoke_all
 from bot.settings import Settings
 
 
@@ -70,44 +70,26 @@ async def request_password_reset(
         await answer_activation_request(
             session=session, settings=settings, address=address, account=account
         )
-    elif (
-        await mail_limits.may_email(session=session, settings=settings, recipient=address)
-        and account is not None
-    ):
-        await send_reset_link(session=session, settings=settings, account=account)
     else:
-        await shadow_reset_link(session=session, settings=settings, to=address)
+        allowed = await mail_limits.may_email(session=session, settings=settings, recipient=address)
+        await email_reset_link(
+            session=session, settings=settings, account=account if allowed else None, to=address
+        )
 
 
-def _reset_link(settings: Settings, raw: str) -> str:
-    return f"{settings.public_base_url}/compte/nouveau-mot-de-passe?jeton={raw}"
-
-
-async def send_reset_link(*, session: AsyncSession, settings: Settings, account: Account) -> None:
-    """Issue a single-use link to choose a new password and email it to the account's address."""
-    raw = await issue_token(
+async def email_reset_link(
+    *, session: AsyncSession, settings: Settings, account: Account | None, to: str
+) -> None:
+    """Email ``account`` a single-use link to choose a new password, at ``to``; with no
+    account, the same work (``mail_limits.email_link``), sending nothing and revoking nothing."""
+    await mail_limits.email_link(
         session=session,
         account=account,
+        to=to,
         purpose=TokenPurpose.PASSWORD_RESET,
         ttl=timedelta(minutes=settings.reset_ttl_minutes),
-    )
-    await enqueue_email(
-        session=session,
-        to=account.email,
         template="password_reset",
-        link=_reset_link(settings, raw),
-        ttl_minutes=settings.reset_ttl_minutes,
-    )
-
-
-async def shadow_reset_link(*, session: AsyncSession, settings: Settings, to: str) -> None:
-    """The work of ``send_reset_link``, sending nothing and revoking nothing."""
-    raw = await mail_limits.shadow_token(session=session, purpose=TokenPurpose.PASSWORD_RESET)
-    await mail_limits.shadow_email(
-        session=session,
-        to=to,
-        template="password_reset",
-        link=_reset_link(settings, raw),
+        url=f"{settings.public_base_url}/compte/nouveau-mot-de-passe",
         ttl_minutes=settings.reset_ttl_minutes,
     )
 

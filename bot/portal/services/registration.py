@@ -30,7 +30,7 @@ from bot.portal.services.households import (
 )
 from bot.portal.services.outbox import enqueue_email
 from bot.portal.services.passwords import hash_password
-from bot.portal.services.tokens import consume_token, find_valid_token, issue_token
+from bot.portal.services.tokens import consume_token, find_valid_token
 from bot.settings import Settings
 
 
@@ -51,34 +51,18 @@ async def limit_attempts(
         )
 
 
-def _activation_link(settings: Settings, raw: str) -> str:
-    return f"{settings.public_base_url}/compte/activer?jeton={raw}"
-
-
-async def _send_activation(*, session: AsyncSession, settings: Settings, account: Account) -> None:
-    raw = await issue_token(
+async def _email_activation(
+    *, session: AsyncSession, settings: Settings, account: Account | None, to: str
+) -> None:
+    """The activation link of ``account``, emailed to ``to``; with no account, its shadow."""
+    await mail_limits.email_link(
         session=session,
         account=account,
+        to=to,
         purpose=TokenPurpose.ACTIVATION,
         ttl=timedelta(hours=settings.activation_ttl_hours),
-    )
-    await enqueue_email(
-        session=session,
-        to=account.email,
         template="activation",
-        link=_activation_link(settings, raw),
-        ttl_hours=settings.activation_ttl_hours,
-    )
-
-
-async def _shadow_activation(*, session: AsyncSession, settings: Settings, to: str) -> None:
-    """The work of ``_send_activation``, sending nothing and revoking nothing."""
-    raw = await mail_limits.shadow_token(session=session, purpose=TokenPurpose.ACTIVATION)
-    await mail_limits.shadow_email(
-        session=session,
-        to=to,
-        template="activation",
-        link=_activation_link(settings, raw),
+        url=f"{settings.public_base_url}/compte/activer",
         ttl_hours=settings.activation_ttl_hours,
     )
 
@@ -112,7 +96,9 @@ async def register(
     existing = await live_account_of(session=session, household_id=household.id)
     if existing is not None:
         if existing.status == AccountStatus.PENDING and existing.email == address:
-            await _send_activation(session=session, settings=settings, account=existing)
+            await _email_activation(
+                session=session, settings=settings, account=existing, to=existing.email
+            )
         else:
             await enqueue_email(
                 session=session,
@@ -132,7 +118,7 @@ async def register(
     account = Account(household_id=household.id, email=address, status=AccountStatus.PENDING)
     session.add(account)
     await session.flush()
-    await _send_activation(session=session, settings=settings, account=account)
+    await _email_activation(session=session, settings=settings, account=account, to=address)
 
 
 async def resend_activation(
@@ -155,9 +141,11 @@ async def answer_activation_request(
     emails. Each case does the same work: a token (or its shadow), an email (or its shadow)."""
     allowed = await mail_limits.may_email(session=session, settings=settings, recipient=address)
     if not allowed or account is None:
-        await _shadow_activation(session=session, settings=settings, to=address)
+        await _email_activation(session=session, settings=settings, account=None, to=address)
     elif account.status == AccountStatus.PENDING:
-        await _send_activation(session=session, settings=settings, account=account)
+        await _email_activation(
+            session=session, settings=settings, account=account, to=account.email
+        )
     else:
         await mail_limits.shadow_token(session=session, purpose=TokenPurpose.ACTIVATION)
         await enqueue_email(

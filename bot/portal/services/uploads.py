@@ -127,6 +127,17 @@ async def slot_of_household(
     return slot
 
 
+async def slot_for_purpose(
+    *, session: AsyncSession, slot_id: int, household_id: int, purpose: str
+) -> UploadSlot | None:
+    """The household's slot if it serves ``purpose``; ``None`` alike for unknown, foreign and
+    other-purpose ones."""
+    slot = await session.get(UploadSlot, slot_id)
+    if slot is None or slot.household_id != household_id or slot.purpose != purpose:
+        return None
+    return slot
+
+
 async def upload_for(*, session: AsyncSession, slot_id: int) -> StoredUpload | None:
     """The file received through the slot (with its bytes), or ``None`` while waiting."""
     return await session.scalar(

@@ -1,7 +1,7 @@
 """Staff decisions on direct-debit requests (``pending_signature``): activate once the signed
 mandate and the original RIB arrived, reject with a reason, or ask for more information.
 
-Same rules as the insurance decisions (``validations.py``): claimed with a conditional update,
+Same rules as the insurance decisions (``decisions.py``): claimed with a conditional update,
 the tenant emailed where the mandate was sent, audited, all in the caller's transaction.
 """
 
@@ -17,16 +17,17 @@ from bot.portal.services.iban import mask_iban
 from bot.portal.services.mandate_pdf import RETURN_ADDRESS
 from bot.portal.services.outbox import enqueue_email
 from bot.settings import Settings
-from bot.staff.services.validations import (
-    DIRECT_DEBIT_ACTIVATED,
-    DIRECT_DEBIT_INFO_REQUESTED,
-    DIRECT_DEBIT_REJECTED,
+from bot.staff.services.decisions import (
     DIRECT_DEBIT_TARGET,
     acting_staff,
     audit_decision,
     claim_decision,
     clean_note,
 )
+
+DIRECT_DEBIT_ACTIVATED = "direct_debit_activated"
+DIRECT_DEBIT_REJECTED = "direct_debit_rejected"
+DIRECT_DEBIT_INFO_REQUESTED = "direct_debit_info_requested"
 
 
 async def activate_direct_debit(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,12 +27,9 @@ from bot.portal.models import (
 from bot.portal.services import uploads
 from bot.portal.services.households import active_account_of
 from bot.portal.services.iban import mask_iban
+from bot.staff.services.certificate_decisions import submitted_certificate
+from bot.staff.services.decisions import staff_name, upload_of_slot
 from bot.staff.services.direct_debit_decisions import direct_debit_request
-from bot.staff.services.validations import (
-    staff_name,
-    submitted_certificate,
-    upload_of_slot,
-)
 
 INSURANCE = "insurance"
 DIRECT_DEBIT = "direct_debit"
@@ -152,19 +149,26 @@ class DirectDebitReview:
     deadline: datetime
 
 
+_Submission = TypeVar("_Submission", InsuranceCertificate, DirectDebitRequest)
+
+
+async def _household_history(
+    session: AsyncSession, model: type[_Submission], submission: _Submission
+) -> list[_Submission]:
+    """The household's other submissions of the same kind, newest first."""
+    return list(
+        await session.scalars(
+            select(model)
+            .where(model.household_id == submission.household_id, model.id != submission.id)
+            .order_by(model.created_at.desc(), model.id.desc())
+        )
+    )
+
+
 async def certificate_review(*, session: AsyncSession, certificate_id: int) -> CertificateReview:
     certificate = await submitted_certificate(session, certificate_id)
     household = await session.get(Household, certificate.household_id)
-    others = list(
-        await session.scalars(
-            select(InsuranceCertificate)
-            .where(
-                InsuranceCertificate.household_id == certificate.household_id,
-                InsuranceCertificate.id != certificate.id,
-            )
-            .order_by(InsuranceCertificate.created_at.desc(), InsuranceCertificate.id.desc())
-        )
-    )
+    others = await _household_history(session, InsuranceCertificate, certificate)
     in_force = [c for c in others if c.status in IN_FORCE_STATUSES]
     account = await active_account_of(session=session, household_id=certificate.household_id)
     return CertificateReview(
@@ -182,16 +186,7 @@ async def certificate_review(*, session: AsyncSession, certificate_id: int) -> C
 async def direct_debit_review(*, session: AsyncSession, request_id: int) -> DirectDebitReview:
     request = await direct_debit_request(session, request_id)
     household = await session.get(Household, request.household_id)
-    history = list(
-        await session.scalars(
-            select(DirectDebitRequest)
-            .where(
-                DirectDebitRequest.household_id == request.household_id,
-                DirectDebitRequest.id != request.id,
-            )
-            .order_by(DirectDebitRequest.created_at.desc(), DirectDebitRequest.id.desc())
-        )
-    )
+    history = await _household_history(session, DirectDebitRequest, request)
     upload = await session.get(StoredUpload, request.rib_upload_id)
     return DirectDebitReview(
         request=request,

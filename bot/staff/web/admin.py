@@ -3,6 +3,8 @@ and the audit log. The rules and the audit entries are in ``services/accounts.py
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sanic import Request
 from sanic.response import HTTPResponse, redirect
 from sqlalchemy import select
@@ -113,48 +115,43 @@ async def create_account(request: Request) -> HTTPResponse:
     return redirect(f"{ACCOUNTS}?fait=cree", status=303, headers=HEADERS)
 
 
-async def _set_active(request: Request, account_id: int, *, active: bool) -> HTTPResponse:
+async def _account_action(
+    request: Request, action: Callable[..., Awaitable[object]], *, done: str, **values: object
+) -> HTTPResponse:
+    """Run ``action`` (a ``services.accounts`` change) as the signed-in admin, then back to the
+    list saying ``done``, or why it was refused."""
     try:
         async with request.app.ctx.sessions.begin() as session:
-            await accounts.set_active(
-                session=session,
-                actor_id=request.ctx.staff.id,
-                account_id=account_id,
-                active=active,
-                ip=client_ip(request),
+            await action(
+                session=session, actor_id=request.ctx.staff.id, ip=client_ip(request), **values
             )
     except PortalError as error:
         return await _refused(request, error)
-    done = "reactive" if active else "desactive"
     return redirect(f"{ACCOUNTS}?fait={done}", status=303, headers=HEADERS)
 
 
 @bp.post(f"{ACCOUNTS}/<account_id:id>/desactivation")
 @admin_required
 async def deactivate(request: Request, account_id: int) -> HTTPResponse:
-    return await _set_active(request, account_id, active=False)
+    return await _account_action(
+        request, accounts.set_active, done="desactive", account_id=account_id, active=False
+    )
 
 
 @bp.post(f"{ACCOUNTS}/<account_id:id>/reactivation")
 @admin_required
 async def reactivate(request: Request, account_id: int) -> HTTPResponse:
-    return await _set_active(request, account_id, active=True)
+    return await _account_action(
+        request, accounts.set_active, done="reactive", account_id=account_id, active=True
+    )
 
 
 @bp.post(f"{ACCOUNTS}/<account_id:id>/deverrouillage")
 @admin_required
 async def unlock(request: Request, account_id: int) -> HTTPResponse:
-    try:
-        async with request.app.ctx.sessions.begin() as session:
-            await accounts.unlock(
-                session=session,
-                actor_id=request.ctx.staff.id,
-                account_id=account_id,
-                ip=client_ip(request),
-            )
-    except PortalError as error:
-        return await _refused(request, error)
-    return redirect(f"{ACCOUNTS}?fait=deverrouille", status=303, headers=HEADERS)
+    return await _account_action(
+        request, accounts.unlock, done="deverrouille", account_id=account_id
+    )
 
 
 @bp.post(f"{ACCOUNTS}/<account_id:id>/role")
@@ -162,17 +159,11 @@ async def unlock(request: Request, account_id: int) -> HTTPResponse:
 async def change_role(request: Request, account_id: int) -> HTTPResponse:
     try:
         role = form_field(request, "role")
-        async with request.app.ctx.sessions.begin() as session:
-            await accounts.change_role(
-                session=session,
-                actor_id=request.ctx.staff.id,
-                account_id=account_id,
-                role=role,
-                ip=client_ip(request),
-            )
     except PortalError as error:
         return await _refused(request, error)
-    return redirect(f"{ACCOUNTS}?fait=role", status=303, headers=HEADERS)
+    return await _account_action(
+        request, accounts.change_role, done="role", account_id=account_id, role=role
+    )
 
 
 @bp.get(JOURNAL)

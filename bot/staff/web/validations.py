@@ -17,7 +17,11 @@ from bot.errors import Conflict, InvalidInput
 from bot.policy.french_dates import format_french_date
 from bot.portal.models import StoredUpload, utcnow
 from bot.staff.errors import StaffNotAllowed
-from bot.staff.services import direct_debit_decisions, validation_queue, validations
+from bot.staff.services import (
+    certificate_decisions,
+    direct_debit_decisions,
+    validation_queue,
+)
 from bot.staff.web.auth import HEADERS, forbidden, french_datetime, staff_page, staff_required
 from bot.web.errors import status_of
 from bot.web.inputs import IdBlueprint, client_ip, form_field
@@ -155,7 +159,7 @@ async def accept_certificate(request: Request, certificate_id: int) -> HTTPRespo
         request,
         _certificate_page,
         {"certificate_id": certificate_id},
-        validations.accept_certificate,
+        certificate_decisions.accept_certificate,
         "accepte",
     )
 
@@ -167,7 +171,7 @@ async def reject_certificate(request: Request, certificate_id: int) -> HTTPRespo
         request,
         _certificate_page,
         {"certificate_id": certificate_id},
-        validations.reject_certificate,
+        certificate_decisions.reject_certificate,
         "refuse",
         field="motif",
     )
@@ -180,7 +184,7 @@ async def certificate_information(request: Request, certificate_id: int) -> HTTP
         request,
         _certificate_page,
         {"certificate_id": certificate_id},
-        validations.request_certificate_information,
+        certificate_decisions.request_certificate_information,
         "complement",
         field="message",
     )
