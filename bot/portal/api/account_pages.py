@@ -14,12 +14,12 @@ from sanic.response import HTTPResponse, html
 from bot.errors import Conflict, TokenInvalid
 from bot.portal.services import account_changes
 from bot.portal.templating import render
+from bot.web.headers import SECRET_LINK_PAGE
 from bot.web.inputs import form_field
 
 bp = Blueprint("account_pages")
 
-# The token is in the URL: never leak it to another site through the Referer header.
-_PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_PRIVATE = SECRET_LINK_PAGE
 
 
 def _page(template: str, *, status: int = 200, **context: object) -> HTTPResponse:

@@ -11,6 +11,7 @@ from bot.portal.models import TokenPurpose
 from bot.portal.services import recovery, registration
 from bot.portal.services.tokens import find_valid_token
 from bot.portal.templating import render
+from bot.web.headers import SECRET_LINK_PAGE
 from bot.web.inputs import form_field
 
 bp = Blueprint("pages")
@@ -29,8 +30,7 @@ def _page(template: str, *, status: int = 200, **context: object) -> HTTPRespons
     return html(render(template, **context), status=status, headers=_NO_REFERRER)
 
 
-# The token is in the URL: never leak it to another site through the Referer header.
-_NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_NO_REFERRER = SECRET_LINK_PAGE
 
 
 def _link_problem_page(error: TokenInvalid, kind: str) -> HTTPResponse:

@@ -19,12 +19,12 @@ from bot.policy.money import format_eur
 from bot.portal.api.auth import service_token_required, verified_grant
 from bot.portal.services import payments
 from bot.portal.templating import render
+from bot.web.headers import SECRET_LINK_PAGE
 from bot.web.inputs import conversation_id, json_object, text_field
 
 bp = Blueprint("payments")
 
-#: The link carries a secret: never leak it through the Referer header, never cache the page.
-_PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_PRIVATE = SECRET_LINK_PAGE
 MAX_FIELDS = 100
 MAX_VALUE_LENGTH = 1100  # URLs may be 1024 characters long in the platform's protocol
 

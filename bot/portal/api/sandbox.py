@@ -35,6 +35,7 @@ from bot.portal.payments import systempay
 from bot.portal.services.payments import NOTIFICATION_PATH
 from bot.portal.templating import render
 from bot.settings import Settings
+from bot.web.headers import SECRET_LINK_PAGE
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ async def payment_page(request: Request) -> HTTPResponse:
             fields={**systempay.vads_fields(fields), "signature": fields["signature"]},
             decisions=DECISIONS,
         ),
-        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+        headers=SECRET_LINK_PAGE,
     )
 
 

@@ -21,19 +21,14 @@ from bot.portal.services.tenant_login import CSRF_COOKIE, LOGIN_COOKIE, LOGIN_ID
 from bot.portal.templating import render
 from bot.settings import Settings
 from bot.web import cookies
+from bot.web.headers import TENANT_PAGE
 from bot.web.inputs import client_ip, form_field
 
 bp = Blueprint("tenant_pages")
 
 HOME = "/espace-locataire"
 LOGIN = "/espace-locataire/connexion"
-#: Personal data and a live token: never cached, never framed by another site.
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
+_HEADERS = TENANT_PAGE
 
 
 def _set_cookie(

@@ -19,13 +19,13 @@ from bot.portal.models import UploadSlot
 from bot.portal.services import uploads
 from bot.portal.templating import render
 from bot.settings import Settings
+from bot.web.headers import SECRET_LINK_PAGE
 
 bp = Blueprint("upload_pages")
 
 FILE_FIELD = "fichier"
 _ACCEPT = {"pdf": "application/pdf,.pdf", "image": "image/png,image/jpeg,.png,.jpg,.jpeg"}
-# The token is in the URL: never leak it to another site through the Referer header.
-_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_HEADERS = SECRET_LINK_PAGE
 
 
 def _page(template: str, *, status: int = 200, **context: object) -> HTTPResponse:

@@ -51,20 +51,12 @@ from bot.staff.services import audit, sessions
 from bot.staff.services.sessions import CSRF_COOKIE, IDLE_TIMEOUT, LOGIN_COOKIE
 from bot.staff.templating import render
 from bot.web import cookies
+from bot.web.headers import STAFF_PAGE
 from bot.web.inputs import client_ip, form_field
 
 HOME = "/staff/"
 LOGIN = "/staff/connexion"
-#: Staff pages hold personal data: never cached, never framed, no script or style from elsewhere.
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
+HEADERS = STAFF_PAGE
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ROLE_LABELS = {StaffRole.AGENT: "agent", StaffRole.ADMIN: "administrateur"}
 

@@ -24,6 +24,7 @@ from bot.staff.services import (
 )
 from bot.staff.web.auth import HEADERS, forbidden, french_datetime, staff_page, staff_required
 from bot.web.errors import status_of
+from bot.web.headers import SUBMITTED_FILE
 from bot.web.inputs import IdBlueprint, client_ip, form_field
 
 bp = IdBlueprint("staff_validations")
@@ -33,16 +34,7 @@ CERTIFICATE = f"{QUEUE}/assurance/<certificate_id:id>"
 DIRECT_DEBIT = f"{QUEUE}/prelevement/<request_id:id>"
 #: What the queue confirms after a decision (``?fait=``).
 DONE = {"accepte", "refuse", "complement", "active"}
-#: The files are the tenant's: shown inside the detail page (same origin) or on their own,
-#: never kept by the browser, never sniffed into another type, never allowed to run anything
-#: (Chromium's PDF viewer still shows a PDF under this policy).
-FILE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'; sandbox",
-    "X-Frame-Options": "SAMEORIGIN",
-    "Referrer-Policy": "no-referrer",
-}
+FILE_HEADERS = SUBMITTED_FILE
 _EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
 
 Page = Callable[..., Awaitable[HTTPResponse]]
