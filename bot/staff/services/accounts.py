@@ -154,14 +154,13 @@ async def create_staff_account(
     )
     session.add(account)
     await session.flush()
-    await audit.record(
+    await _record_change(
+        session,
         audit.STAFF_CREATED,
-        session=session,
-        staff_id=actor_id,
-        target_type=TARGET,
-        target_id=account.id,
+        actor_id,
+        account,
+        ip,
         details={"role": staff_role.value, "via": "console" if actor_id else "cli"},
-        ip=ip,
     )
     return account
 
@@ -189,14 +188,8 @@ async def set_active(
     else:
         account.failed_attempts, account.first_failed_at, account.locked_until = 0, None, None
     account.active = active
-    await audit.record(
-        audit.STAFF_REACTIVATED if active else audit.STAFF_DEACTIVATED,
-        session=session,
-        staff_id=actor.id,
-        target_type=TARGET,
-        target_id=account.id,
-        ip=ip,
-    )
+    action = audit.STAFF_REACTIVATED if active else audit.STAFF_DEACTIVATED
+    await _record_change(session, action, actor.id, account, ip)
     return account
 
 
@@ -210,14 +203,7 @@ async def unlock(
     if account.locked_until is None and not account.failed_attempts:
         return account
     account.failed_attempts, account.first_failed_at, account.locked_until = 0, None, None
-    await audit.record(
-        audit.STAFF_UNLOCKED,
-        session=session,
-        staff_id=actor.id,
-        target_type=TARGET,
-        target_id=account.id,
-        ip=ip,
-    )
+    await _record_change(session, audit.STAFF_UNLOCKED, actor.id, account, ip)
     return account
 
 
@@ -239,14 +225,13 @@ async def change_role(
     if new_role != StaffRole.ADMIN:
         await _refuse_if_last_admin(session, account)
     old_role, account.role = account.role, new_role
-    await audit.record(
+    await _record_change(
+        session,
         audit.STAFF_ROLE_CHANGED,
-        session=session,
-        staff_id=actor.id,
-        target_type=TARGET,
-        target_id=account.id,
+        actor.id,
+        account,
+        ip,
         details={"from": old_role.value, "to": new_role.value},
-        ip=ip,
     )
     return account
 
@@ -403,3 +388,24 @@ async def log_out(*, session: AsyncSession, account_id: int, ip: str | None = No
     account = await _get(session, account_id)
     account.session_epoch = (account.session_epoch or 0) + 1
     await audit.record(audit.LOGOUT, session=session, staff_id=account.id, ip=ip)
+
+
+async def _record_change(
+    session: AsyncSession,
+    action: str,
+    actor_id: int | None,
+    account: StaffAccount,
+    ip: str | None,
+    *,
+    details: dict[str, object] | None = None,
+) -> None:
+    """The audit entry of an administrator's change to a staff account (``None``: the CLI)."""
+    await audit.record(
+        action,
+        session=session,
+        staff_id=actor_id,
+        target_type=TARGET,
+        target_id=account.id,
+        details=details,
+        ip=ip,
+    )
