@@ -3,11 +3,13 @@
 ::
 
     bot/staff/
-      errors.py             staff errors, subclasses of the portal's hierarchy
-      services/accounts.py  staff accounts: creation, authentication with lock-out, roles
+      errors.py             staff errors, in the one hierarchy (bot.errors)
+      services/accounts.py  staff accounts: creation, roles, deactivation, unlocking
+      services/staff_login.py  logging in and out, lock-out per client address
       services/audit.py     the audit log of every staff action
-      services/sessions.py  the staff login cookie and CSRF tokens (signed by services/signing)
+      services/sessions.py  the staff login cookie and CSRF tokens (portal.services.signing)
       web/                  the /staff blueprints, ``staff_required`` and page helpers
+      templates/staff/      the console's pages (over the shared layout of bot/web/templates)
       cli.py                ``python -m bot.cli create-staff-admin``
 
 The tables (``StaffAccount``, ``StaffAuditEntry``) live with the portal's in

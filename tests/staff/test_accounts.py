@@ -11,7 +11,7 @@ from bot.errors import Conflict, InvalidInput
 from bot.portal.models import StaffAccount, StaffRole, utcnow
 from bot.settings import Settings
 from bot.staff.errors import LastAdmin, StaffEmailTaken, StaffNotAllowed, StaffNotFound
-from bot.staff.services import accounts, audit
+from bot.staff.services import accounts, audit, staff_login
 from tests.portal.support import GOOD_PASSWORD
 from tests.staff.support import ADMIN_EMAIL, AGENT_EMAIL, audit_entries, staff_account
 
@@ -20,9 +20,9 @@ WRONG = "Mauvais-mot-de-passe-1"
 
 async def attempt(
     sessions: sessionmaker, settings: Settings, email: str, password: str, minutes: float = 0
-) -> accounts.LoginAttempt:
+) -> staff_login.LoginAttempt:
     async with sessions.begin() as session:
-        return await accounts.attempt_login(
+        return await staff_login.attempt_login(
             session=session,
             settings=settings,
             email=email,
@@ -163,7 +163,7 @@ async def test_deactivation_ends_sessions_and_reactivation_unlocks(
 async def test_lock_after_five_failures_within_the_window_for_fifteen_minutes(
     sessions: sessionmaker, portal_settings: Settings, staff: dict
 ) -> None:
-    for minute in range(accounts.LOCK_AFTER - 1):
+    for minute in range(staff_login.LOCK_AFTER - 1):
         assert (await attempt(sessions, portal_settings, AGENT_EMAIL, WRONG, minute)).reason == (
             "wrong_password"
         )
@@ -177,7 +177,7 @@ async def test_lock_after_five_failures_within_the_window_for_fifteen_minutes(
     assert during.account is None and during.reason == "locked"
     after = await attempt(sessions, portal_settings, AGENT_EMAIL, GOOD_PASSWORD, 20)
     assert after.account is not None and after.account.id == staff["agent"].id
-    last = (await audit_entries(sessions, "login_failed"))[accounts.LOCK_AFTER - 1]
+    last = (await audit_entries(sessions, "login_failed"))[staff_login.LOCK_AFTER - 1]
     assert last.details == {"reason": "wrong_password", "locked_minutes": 15}
 
 
@@ -195,7 +195,7 @@ async def test_failures_spread_over_more_than_the_window_do_not_lock(
 async def test_success_resets_the_failure_count(
     sessions: sessionmaker, portal_settings: Settings, staff: dict
 ) -> None:
-    for _ in range(accounts.LOCK_AFTER - 1):
+    for _ in range(staff_login.LOCK_AFTER - 1):
         await attempt(sessions, portal_settings, AGENT_EMAIL, WRONG)
     await attempt(sessions, portal_settings, AGENT_EMAIL, GOOD_PASSWORD)
     await attempt(sessions, portal_settings, AGENT_EMAIL, WRONG)

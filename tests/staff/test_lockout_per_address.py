@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.errors import RateLimited
 from bot.portal.models import utcnow
 from bot.settings import Settings
-from bot.staff.services import accounts
+from bot.staff.services import accounts, staff_login
 from tests.portal.support import GOOD_PASSWORD
 from tests.staff.support import AGENT_EMAIL, audit_entries, staff_account
 
@@ -31,9 +31,9 @@ async def attempt(
     password: str = GOOD_PASSWORD,
     minutes: float = 0,
     email: str = AGENT_EMAIL,
-) -> accounts.LoginAttempt:
+) -> staff_login.LoginAttempt:
     async with sessions.begin() as session:
-        return await accounts.attempt_login(
+        return await staff_login.attempt_login(
             session=session,
             settings=settings,
             email=email,
@@ -44,7 +44,7 @@ async def attempt(
 
 
 async def lock_out(sessions: sessionmaker, settings: Settings, ip: str, minutes: float = 0) -> None:
-    for _ in range(accounts.LOCK_AFTER):
+    for _ in range(staff_login.LOCK_AFTER):
         await attempt(sessions, settings, ip, WRONG, minutes)
 
 
@@ -63,14 +63,14 @@ async def test_the_right_password_from_another_address_logs_in_during_a_lock(
         "locked"
     )
     agent = await staff_account(sessions, AGENT_EMAIL)
-    assert agent.locked_until > utcnow() + accounts.LOCK_DURATION - timedelta(minutes=1)
+    assert agent.locked_until > utcnow() + staff_login.LOCK_DURATION - timedelta(minutes=1)
 
 
 async def test_locking_again_and_again_never_keeps_the_staff_member_out(
     sessions: sessionmaker, portal_settings: Settings, staff: dict
 ) -> None:
     for lock in range(4):
-        start = lock * (accounts.LOCK_DURATION.total_seconds() / 60 + 1)
+        start = lock * (staff_login.LOCK_DURATION.total_seconds() / 60 + 1)
         await lock_out(sessions, portal_settings, ATTACKER, start)
         during = await attempt(sessions, portal_settings, HOME, GOOD_PASSWORD, start + 1)
         assert during.reason == "ok", lock
@@ -80,7 +80,7 @@ async def test_failures_from_several_addresses_do_not_add_up(
     sessions: sessionmaker, portal_settings: Settings, staff: dict
 ) -> None:
     for ip in (ATTACKER, OFFICE, HOME):
-        for _ in range(accounts.LOCK_AFTER - 1):
+        for _ in range(staff_login.LOCK_AFTER - 1):
             assert (await attempt(sessions, portal_settings, ip, WRONG)).reason == "wrong_password"
 
     for ip in (ATTACKER, OFFICE, HOME):
@@ -90,22 +90,22 @@ async def test_failures_from_several_addresses_do_not_add_up(
 async def test_the_fifth_failure_from_one_address_locks_it_for_fifteen_minutes(
     sessions: sessionmaker, portal_settings: Settings, staff: dict
 ) -> None:
-    for minute in range(accounts.LOCK_AFTER):
+    for minute in range(staff_login.LOCK_AFTER):
         await attempt(sessions, portal_settings, ATTACKER, WRONG, minute)
 
     assert (await attempt(sessions, portal_settings, ATTACKER, minutes=18)).reason == "locked"
     assert (await attempt(sessions, portal_settings, ATTACKER, minutes=20)).reason == "ok"
-    last = (await audit_entries(sessions, "login_failed"))[accounts.LOCK_AFTER - 1]
+    last = (await audit_entries(sessions, "login_failed"))[staff_login.LOCK_AFTER - 1]
     assert (last.ip, last.details) == (ATTACKER, {"reason": "wrong_password", "locked_minutes": 15})
 
 
 async def test_a_success_from_an_address_starts_its_count_anew(
     sessions: sessionmaker, portal_settings: Settings, staff: dict
 ) -> None:
-    for _ in range(accounts.LOCK_AFTER - 1):
+    for _ in range(staff_login.LOCK_AFTER - 1):
         await attempt(sessions, portal_settings, OFFICE, WRONG)
     assert (await attempt(sessions, portal_settings, OFFICE)).reason == "ok"
-    for _ in range(accounts.LOCK_AFTER - 1):
+    for _ in range(staff_login.LOCK_AFTER - 1):
         await attempt(sessions, portal_settings, OFFICE, WRONG)
 
     assert (await attempt(sessions, portal_settings, OFFICE)).reason == "ok"
@@ -115,7 +115,7 @@ async def test_an_admin_unlock_frees_every_address_and_clears_their_counts(
     sessions: sessionmaker, portal_settings: Settings, staff: dict
 ) -> None:
     await lock_out(sessions, portal_settings, OFFICE)
-    for _ in range(accounts.LOCK_AFTER - 1):
+    for _ in range(staff_login.LOCK_AFTER - 1):
         await attempt(sessions, portal_settings, ATTACKER, WRONG)
 
     async with sessions.begin() as session:
@@ -125,7 +125,7 @@ async def test_an_admin_unlock_frees_every_address_and_clears_their_counts(
 
     assert (await attempt(sessions, portal_settings, OFFICE, minutes=1)).reason == "ok"
     # The attacker's four failures before the unlock no longer count.
-    for _ in range(accounts.LOCK_AFTER - 1):
+    for _ in range(staff_login.LOCK_AFTER - 1):
         await attempt(sessions, portal_settings, ATTACKER, WRONG, 1)
     assert (await attempt(sessions, portal_settings, ATTACKER, minutes=1)).reason == "ok"
 
@@ -148,7 +148,7 @@ async def test_the_per_address_rate_limit_stays(
     staff: dict,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(accounts, "ATTEMPTS_PER_IP", 3)
+    monkeypatch.setattr(staff_login, "ATTEMPTS_PER_IP", 3)
     for number in range(3):
         await attempt(sessions, portal_settings, ATTACKER, email=f"inconnu{number}@example.org")
 

@@ -18,7 +18,7 @@ from bot.app import create_app
 from bot.portal.models import StaffAccount, utcnow
 from bot.portal.services import tenant_login
 from bot.settings import Settings
-from bot.staff.services import accounts
+from bot.staff.services import accounts, staff_login
 from bot.staff.services import sessions as staff_sessions
 from bot.staff.services.sessions import CSRF_COOKIE, IDLE_TIMEOUT, LOGIN_COOKIE
 from bot.staff.web.auth import safe_next
@@ -279,10 +279,10 @@ async def test_lock_out_after_repeated_failures_then_its_end(
     portal: Portal, staff: dict, new_browser: Browsers
 ) -> None:
     browser = new_browser()
-    for _ in range(accounts.LOCK_AFTER):
+    for _ in range(staff_login.LOCK_AFTER):
         assert (await browser.login(AGENT_EMAIL, "Mauvais-mot-de-passe-1")).status_code == 400
     locked = await staff_account(portal.sessions, AGENT_EMAIL)
-    assert locked.locked_until > utcnow() + accounts.LOCK_DURATION - timedelta(minutes=1)
+    assert locked.locked_until > utcnow() + staff_login.LOCK_DURATION - timedelta(minutes=1)
 
     # Locked: even the right password gets the usual answer, so it confirms nothing.
     refused = await browser.login(AGENT_EMAIL)
@@ -303,14 +303,14 @@ async def test_lock_out_after_repeated_failures_then_its_end(
     unlocked = await staff_account(portal.sessions, AGENT_EMAIL)
     assert unlocked.failed_attempts == 0 and unlocked.locked_until is None
     reasons = [e.details["reason"] for e in await audit_entries(portal.sessions, "login_failed")]
-    assert reasons == ["wrong_password"] * accounts.LOCK_AFTER + ["locked", "unknown_email"]
+    assert reasons == ["wrong_password"] * staff_login.LOCK_AFTER + ["locked", "unknown_email"]
 
 
 async def test_an_admin_can_lift_a_lock_out(
     portal: Portal, staff: dict, admin: StaffBrowser, new_browser: Browsers
 ) -> None:
     browser = new_browser()
-    for _ in range(accounts.LOCK_AFTER):
+    for _ in range(staff_login.LOCK_AFTER):
         await browser.login(AGENT_EMAIL, "Mauvais-mot-de-passe-1")
     listed = await admin.client.get(ACCOUNTS)
     assert "verrouillé jusqu'à" in listed.text and "Déverrouiller" in listed.text
@@ -326,7 +326,7 @@ async def test_an_admin_can_lift_a_lock_out(
 async def test_too_many_attempts_from_one_address_are_refused(
     portal: Portal, staff: dict, new_browser: Browsers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(accounts, "ATTEMPTS_PER_IP", 3)
+    monkeypatch.setattr(staff_login, "ATTEMPTS_PER_IP", 3)
     browser = new_browser()
     for number in range(3):
         assert (await browser.login(f"inconnu{number}@example.org")).status_code == 400

@@ -13,7 +13,7 @@ from bot.errors import InvalidInput, PortalError
 from bot.policy.rules import PASSWORD_RULES
 from bot.portal.models import StaffAccount, StaffRole, utcnow
 from bot.staff.errors import StaffNotAllowed
-from bot.staff.services import accounts, audit
+from bot.staff.services import accounts, audit, staff_login
 from bot.staff.web.auth import (
     HEADERS,
     ROLE_LABELS,
@@ -45,7 +45,7 @@ def _row(account: StaffAccount, *, me: StaffAccount) -> dict[str, object]:
         "role_label": ROLE_LABELS[account.role],
         "active": account.active,
         "locked_until": (
-            french_datetime(account.locked_until) if accounts.is_locked(account, now) else ""
+            french_datetime(account.locked_until) if staff_login.is_locked(account, now) else ""
         ),
         "created_at": french_datetime(account.created_at),
         "last_login_at": french_datetime(account.last_login_at),

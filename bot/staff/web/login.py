@@ -12,7 +12,7 @@ from sanic.response import HTTPResponse, redirect
 from bot.errors import InvalidInput, RateLimited
 from bot.portal.models import utcnow
 from bot.settings import Settings
-from bot.staff.services import accounts, sessions
+from bot.staff.services import sessions, staff_login
 from bot.staff.services.sessions import LOGIN_COOKIE
 from bot.staff.web.auth import (
     HEADERS,
@@ -71,7 +71,7 @@ async def login_submit(request: Request) -> HTTPResponse:
         return _login_form(request, status=400, problem="credentials", email=email, target=target)
     try:
         async with request.app.ctx.sessions.begin() as session:
-            attempt = await accounts.attempt_login(
+            attempt = await staff_login.attempt_login(
                 session=session,
                 settings=settings,
                 email=email,
@@ -91,7 +91,7 @@ async def login_submit(request: Request) -> HTTPResponse:
 @staff_required()
 async def logout(request: Request) -> HTTPResponse:
     async with request.app.ctx.sessions.begin() as session:
-        await accounts.log_out(
+        await staff_login.log_out(
             session=session, account_id=request.ctx.staff.id, ip=client_ip(request)
         )
     response = redirect(f"{LOGIN}?deconnecte=1", status=303, headers=HEADERS)
