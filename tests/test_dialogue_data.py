@@ -48,8 +48,8 @@ def domain() -> dict:
     return load(ROOT / "domain.yml")
 
 
-def responses_named_in_actions() -> set[str]:
-    source = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
+def responses_named_in_actions(folder: Path = ROOT / "actions") -> set[str]:
+    source = "\n".join(p.read_text() for p in folder.glob("*.py"))
     # "utter_action" is the key under which Rasa records the name of a response sent.
     return set(re.findall(r'"(utter_[a-z_]+)"', source)) - {"utter_action"}
 
@@ -116,6 +116,9 @@ def test_every_response_in_the_domain_is_used_somewhere():
     }
     labels = {f"utter_topic_{intent}" for intent in (*TOPIC_INTENTS, "human_handoff")}
     used = responses_named_in_actions() | responses_in_dialogue_data() | asked | labels
+    # Responses Rasa's own failure handlers and the actions send by a name written once
+    # (bot/dialogue/default_texts.py: utter_service_unavailable).
+    used |= responses_named_in_actions(ROOT / "bot" / "dialogue")
     # utter_faq sends the answer the ResponseSelector picked: utter_faq/<key> for faq/<key>.
     if f"utter_{RETRIEVAL_INTENT}" in responses_in_dialogue_data():
         used |= {f"utter_{RETRIEVAL_INTENT}/{key}" for key in faq_keys(ROOT / "data" / "nlu")}
