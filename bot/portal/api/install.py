@@ -76,23 +76,26 @@ def install_portal(app: Sanic, settings: Settings) -> None:
     # Sanic's limit must let an upload of the maximum size through; ``limit_bodies`` keeps
     # every other route at MAX_BODY.
     app.config.REQUEST_MAX_SIZE = max(MAX_BODY, settings.upload_max_bytes + MULTIPART_OVERHEAD)
-    app.blueprint(readiness_bp)
-    app.blueprint(identity_api.bp)
-    app.blueprint(handoff_api.bp)
-    app.blueprint(verification_api.bp)
-    app.blueprint(pages.bp)
-    app.blueprint(upload_pages.bp)
-    app.blueprint(tenant_pages.bp)
-    app.blueprint(uploads_api.bp)
-    app.blueprint(direct_debit_api.bp)
-    app.blueprint(insurance_api.bp)
-    app.blueprint(payment_api.bp)
-    app.blueprint(account_changes_api.bp)
-    app.blueprint(account_pages.bp)
-    app.blueprint(widget_assets.bp)
+    app.blueprint(
+        [
+            readiness_bp,
+            identity_api.bp,
+            handoff_api.bp,
+            verification_api.bp,
+            pages.bp,
+            upload_pages.bp,
+            tenant_pages.bp,
+            uploads_api.bp,
+            direct_debit_api.bp,
+            insurance_api.bp,
+            payment_api.bp,
+            account_changes_api.bp,
+            account_pages.bp,
+            widget_assets.bp,
+        ]
+    )
     if settings.is_development:
-        app.blueprint(dev.bp)
-        app.blueprint(sandbox.bp)
+        app.blueprint([dev.bp, sandbox.bp])
 
     @app.on_request
     async def limit_bodies(request: Request) -> None:
